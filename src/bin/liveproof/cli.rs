@@ -1,0 +1,170 @@
+//! Argument parsing and dispatch.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use liveproof::check::{check_media, CheckParams, MediaLimits};
+use liveproof::models::{Manifest, ModelSource};
+use liveproof::report::ApiVersion;
+use liveproof::{Engine, EngineConfig};
+
+#[derive(Parser)]
+#[command(name = "liveproof", version, about = "Face liveness: stills, videos, challenges, batches, evaluation")]
+struct Cli {
+    /// Directory holding the model files (default: $LIVEPROOF_MODELS, else the repo's models/).
+    #[arg(long, global = true, env = "LIVEPROOF_MODELS")]
+    models: Option<PathBuf>,
+    /// Also run the CelebA-Spoof-trained second-opinion PAD model (NON-COMMERCIAL weights).
+    #[arg(long, global = true)]
+    celeba_pad: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Liveness of a still and/or a video, printed as the v1 or v2 response document.
+    Check(CheckArgs),
+    /// Run the challenge engine over a recorded clip and print its events as JSON lines.
+    Video(crate::video_cmd::VideoArgs),
+    /// Run `check` over every case in a ZIP and write a ZIP of results.
+    Batch(crate::batch::BatchArgs),
+    /// APCER per attack type and BPCER on a labelled folder (layout in README.md).
+    Eval(crate::eval::EvalArgs),
+    /// Verify the model files against the manifest (sha256).
+    Models,
+}
+
+/// Response document version.
+#[derive(Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    V1,
+    #[default]
+    V2,
+}
+
+impl From<Format> for ApiVersion {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::V1 => ApiVersion::V1,
+            Format::V2 => ApiVersion::V2,
+        }
+    }
+}
+
+/// The tuning fields of the liveness APIs.
+#[derive(clap::Args, Clone)]
+pub struct TuningArgs {
+    /// Image + video: multi-frame analysis (true) or the legacy image + blink path (false).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub enhanced_detection: bool,
+    /// Video frames compared with the still.
+    #[arg(long, default_value_t = 3)]
+    pub facematch_frames: u32,
+    /// Fraction of compared frames that must match.
+    #[arg(long, default_value_t = 0.6)]
+    pub facematch_threshold: f32,
+    /// Analyse every Nth video frame.
+    #[arg(long, default_value_t = 15)]
+    pub frame_sampling_rate: u32,
+    /// Cap on analysed video frames.
+    #[arg(long, default_value_t = 20)]
+    pub max_frames_to_analyze: u32,
+}
+
+impl TuningArgs {
+    pub fn params(&self) -> CheckParams {
+        CheckParams {
+            enhanced_detection: self.enhanced_detection,
+            facematch_frames: self.facematch_frames,
+            facematch_threshold: self.facematch_threshold,
+            frame_sampling_rate: self.frame_sampling_rate,
+            max_frames_to_analyze: self.max_frames_to_analyze,
+            ..CheckParams::default()
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Still image (JPEG, PNG or WebP).
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Video (MP4/H.264, WebM/VP8/VP9).
+    #[arg(long)]
+    video: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::V2)]
+    format: Format,
+    #[command(flatten)]
+    tuning: TuningArgs,
+}
+
+/// Exit codes: 0 ok, 1 the input was refused (bad media, no face), 2 setup or internal error.
+pub fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let input = e.downcast_ref::<liveproof::Error>().is_some_and(liveproof::Error::is_input_error);
+            ExitCode::from(if input { 1 } else { 2 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let source = match &cli.models {
+        Some(dir) => ModelSource::Dir(dir.clone()),
+        None => ModelSource::from_env(),
+    };
+    if let Command::Models = cli.command {
+        return verify_models(&source);
+    }
+    let config = EngineConfig { celeba_pad: cli.celeba_pad, ..EngineConfig::default() };
+    let engine = Engine::load(&source, config)?;
+    match cli.command {
+        Command::Check(args) => {
+            let doc = check_files(&engine, args.image.as_deref(), args.video.as_deref(), &args.tuning.params(), args.format)?;
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+        Command::Video(args) => crate::video_cmd::run(&engine, args),
+        Command::Batch(args) => crate::batch::run(&engine, args),
+        Command::Eval(args) => crate::eval::run(&engine, args),
+        Command::Models => unreachable!("handled above"),
+    }
+}
+
+/// Runs a check on files and renders the requested document.
+fn check_files(
+    engine: &Engine,
+    image: Option<&Path>,
+    video: Option<&Path>,
+    params: &CheckParams,
+    format: Format,
+) -> Result<serde_json::Value> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let image = image.map(read).transpose()?;
+    let video = video.map(read).transpose()?;
+    let outcome = check_media(engine, image.as_deref(), video.as_deref(), params, &MediaLimits::default())?;
+    Ok(ApiVersion::from(format).render(&outcome))
+}
+
+fn verify_models(source: &ModelSource) -> Result<()> {
+    let manifest = Manifest::builtin()?;
+    let mut failed = 0;
+    for entry in manifest.entries() {
+        match source.bytes(entry) {
+            Ok(_) => println!("ok       {:<12} {}", entry.role.to_string(), entry.file),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED   {:<12} {e}", entry.role.to_string());
+            }
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} model file(s) missing or corrupt");
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Active liveness: the challenge actions, the detectors that recognise them from per-frame
+//! geometry, and the session state machine that runs a seeded script of them.
+
+mod action;
+mod detectors;
+mod session;
+
+pub use action::{ChallengeAction, ParseActionError};
+pub use detectors::{ActionDetector, ActionThresholds, Baseline, Sample};
+pub use session::{robust_mean, seed_from_nonce, ChallengeConfig, ChallengeSession, ChallengeTiming, Failure, SessionOutcome};

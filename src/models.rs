@@ -1,0 +1,244 @@
+//! The model manifest, locating and verifying model files, and running them with tract.
+//!
+//! `models/manifest.toml` is compiled into the crate, so the browser build, the server and the
+//! CLI agree on exactly which bytes each role needs. Weights are never in the repository: a
+//! [`ModelSource`] hands the loader bytes (from a directory natively, from `fetch` in the
+//! browser), and [`ModelSource::bytes`] refuses any file whose SHA-256 differs from the
+//! manifest's.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The manifest text, embedded at build time.
+pub const MANIFEST_TOML: &str = include_str!("../models/manifest.toml");
+
+/// Environment variable naming a directory that holds the model files.
+pub const MODELS_ENV: &str = "LIVEPROOF_MODELS";
+
+const SETUP_HINT: &str = "run `scripts/setup-models.sh` (links them from ../shared/models) \
+                          or set LIVEPROOF_MODELS to a directory holding the files listed in models/manifest.toml";
+
+/// What a model is used for in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelRole {
+    /// YuNet face detector with 5 keypoints.
+    Detector,
+    /// MediaPipe face mesh with attention (478 landmarks).
+    Landmarks,
+    /// MiniFASNetV2, 2.7× crop.
+    PadV2,
+    /// MiniFASNetV1SE, 4.0× crop.
+    PadV1se,
+    /// MobileFaceNet face embedding.
+    Embedding,
+    /// HSE FaceRes age and gender.
+    AgeGender,
+    /// mini-Xception emotion.
+    Emotion,
+    /// CelebA-Spoof-trained MiniFASNetV2-SE (second opinion; off unless configured).
+    PadCeleba,
+}
+
+impl std::fmt::Display for ModelRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned));
+        f.write_str(s.as_deref().unwrap_or("?"))
+    }
+}
+
+/// One manifest entry.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct ModelEntry {
+    pub role: ModelRole,
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub licence: String,
+    pub source: String,
+    pub input: String,
+    pub output: String,
+    /// Not loaded unless configured (licence-encumbered weights).
+    #[serde(default)]
+    pub optional: bool,
+}
+
+#[derive(Deserialize)]
+struct ManifestFile {
+    model: Vec<ModelEntry>,
+}
+
+/// The parsed manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    entries: Vec<ModelEntry>,
+}
+
+impl Manifest {
+    /// The manifest compiled into this build.
+    pub fn builtin() -> Result<Self> {
+        Self::parse(MANIFEST_TOML)
+    }
+
+    /// Parses manifest TOML.
+    pub fn parse(text: &str) -> Result<Self> {
+        let file: ManifestFile = toml::from_str(text).map_err(|e| Error::Manifest(e.to_string()))?;
+        Ok(Self { entries: file.model })
+    }
+
+    /// All entries.
+    pub fn entries(&self) -> &[ModelEntry] {
+        &self.entries
+    }
+
+    /// The entry for a role.
+    pub fn entry(&self, role: ModelRole) -> Result<&ModelEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.role == role)
+            .ok_or_else(|| Error::Manifest(format!("no model for role {role}")))
+    }
+}
+
+/// Where model bytes come from.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// Files in a directory (native).
+    Dir(PathBuf),
+    /// Bytes already in memory, keyed by file name (browser, tests).
+    Memory(HashMap<String, Vec<u8>>),
+}
+
+impl ModelSource {
+    /// `$LIVEPROOF_MODELS` if set, else the repository's `models/` directory.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn from_env() -> Self {
+        match std::env::var_os(MODELS_ENV) {
+            Some(dir) if !dir.is_empty() => ModelSource::Dir(PathBuf::from(dir)),
+            _ => ModelSource::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("models")),
+        }
+    }
+
+    /// The verified bytes of a manifest entry.
+    pub fn bytes(&self, entry: &ModelEntry) -> Result<Vec<u8>> {
+        let bytes = match self {
+            ModelSource::Dir(dir) => read_model_file(dir, entry)?,
+            ModelSource::Memory(map) => map.get(&entry.file).cloned().ok_or_else(|| Error::ModelMissing {
+                role: entry.role.to_string(),
+                file: entry.file.clone(),
+                dir: PathBuf::from("<memory>"),
+                hint: "pass the file's bytes to the loader".into(),
+            })?,
+        };
+        verify_sha256(entry, &bytes)?;
+        Ok(bytes)
+    }
+}
+
+fn read_model_file(dir: &Path, entry: &ModelEntry) -> Result<Vec<u8>> {
+    let path = dir.join(&entry.file);
+    std::fs::read(&path).map_err(|_| Error::ModelMissing {
+        role: entry.role.to_string(),
+        file: entry.file.clone(),
+        dir: dir.to_path_buf(),
+        hint: SETUP_HINT.into(),
+    })
+}
+
+/// Checks bytes against the manifest's SHA-256.
+pub fn verify_sha256(entry: &ModelEntry, bytes: &[u8]) -> Result<()> {
+    let actual = hex::encode(Sha256::digest(bytes));
+    if !actual.eq_ignore_ascii_case(&entry.sha256) {
+        return Err(Error::ModelChecksum {
+            file: entry.file.clone(),
+            actual,
+            expected: entry.sha256.clone(),
+            hint: SETUP_HINT.into(),
+        });
+    }
+    Ok(())
+}
+
+/// A tract plan with a fixed input shape and named outputs in a known order.
+pub type Plan = Arc<TypedRunnableModel>;
+
+/// A loaded ONNX graph, kept so that plans for other input shapes can be derived (YuNet).
+#[derive(Debug, Clone)]
+pub struct OnnxGraph {
+    name: &'static str,
+    model: InferenceModel,
+}
+
+impl OnnxGraph {
+    /// Parses ONNX bytes.
+    pub fn parse(name: &'static str, bytes: &[u8]) -> Result<Self> {
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| Error::ModelLoad { file: name.into(), message: format!("{e:#}") })?;
+        Ok(Self { name, model })
+    }
+
+    /// Fixes the input shape, selects outputs by name (in that order), optimises and plans.
+    pub fn plan(&self, input_shape: &[usize], outputs: &[&str]) -> Result<Plan> {
+        let fail = |e: TractError| Error::ModelLoad { file: self.name.into(), message: format!("{e:#}") };
+        let mut model = self.model.clone();
+        model.set_input_fact(0, f32::fact(input_shape).into()).map_err(fail)?;
+        if !outputs.is_empty() {
+            model.select_outputs_by_name(outputs).map_err(fail)?;
+        }
+        model.into_optimized().map_err(fail)?.into_runnable().map_err(fail)
+    }
+}
+
+/// Runs a plan on one input and returns its outputs as flat f32 vectors.
+pub fn run(model: &'static str, plan: &Plan, input: Tensor) -> Result<Vec<Vec<f32>>> {
+    let fail = |e: TractError| Error::Inference { model, message: format!("{e:#}") };
+    let outputs = plan.run(tvec!(input.into())).map_err(fail)?;
+    outputs
+        .iter()
+        .map(|t| {
+            let t = t.cast_to::<f32>().map_err(fail)?;
+            let view = t.try_as_plain_ram().map_err(fail)?;
+            Ok(view.as_slice::<f32>().map_err(fail)?.to_vec())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_manifest_has_every_role_once() {
+        let m = Manifest::builtin().unwrap();
+        for role in [
+            ModelRole::Detector,
+            ModelRole::Landmarks,
+            ModelRole::PadV2,
+            ModelRole::PadV1se,
+            ModelRole::Embedding,
+            ModelRole::AgeGender,
+            ModelRole::Emotion,
+            ModelRole::PadCeleba,
+        ] {
+            assert_eq!(m.entries().iter().filter(|e| e.role == role).count(), 1, "{role}");
+        }
+        assert!(m.entry(ModelRole::PadCeleba).unwrap().optional);
+        assert!(!m.entry(ModelRole::PadV2).unwrap().optional);
+    }
+
+    #[test]
+    fn checksum_mismatch_names_the_file() {
+        let m = Manifest::builtin().unwrap();
+        let e = m.entry(ModelRole::Emotion).unwrap();
+        let err = verify_sha256(e, b"not a model").unwrap_err();
+        assert!(err.to_string().contains("attr_emotion_oarriaga.onnx"), "{err}");
+        assert_eq!(err.code(), "model_checksum");
+    }
+}

@@ -1,0 +1,8 @@
+//! liveproof's integration tests: one test binary (one link of tract), one module per area.
+//! Every test runs the real models on real media from ../shared/media.
+
+mod bad_input;
+mod common;
+mod reference;
+mod stills;
+mod videos;
