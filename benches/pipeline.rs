@@ -35,12 +35,19 @@ fn model_path(file: &str) -> PathBuf {
 
 /// A real 640×480 webcam frame: the zub selfie frame centre-cropped to 4:3 and resized.
 fn frame_640x480() -> Frame {
-    let bytes = std::fs::read(repo().join("../shared/media/live/frame_zub_real_smile_wave_t1.0.jpg")).expect("media");
+    let bytes =
+        std::fs::read(repo().join("../shared/media/live/frame_zub_real_smile_wave_t1.0.jpg"))
+            .expect("media");
     let f = decode_image(&bytes, &ImageLimits::default()).expect("decodes");
     let img = image::RgbImage::from_raw(f.width(), f.height(), f.into_rgb()).expect("rgb");
     let w = img.height() * 4 / 3;
     let crop = imageops::crop_imm(&img, (img.width() - w) / 2, 0, w, img.height()).to_image();
-    Frame::from(imageops::resize(&crop, 640, 480, imageops::FilterType::Triangle))
+    Frame::from(imageops::resize(
+        &crop,
+        640,
+        480,
+        imageops::FilterType::Triangle,
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -61,16 +68,26 @@ struct Io {
 /// Each model alone on its first reference input (the onnxruntime peer runs the same tensors).
 fn models(c: &mut Criterion) {
     let dir = repo().join("tests/fixtures/reference");
-    let cases: Vec<Case> = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).expect("index")).expect("json");
+    let cases: Vec<Case> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).expect("index"))
+            .expect("json");
     let mut seen = std::collections::HashSet::new();
     let mut group = c.benchmark_group("model");
     for case in cases.into_iter().filter(|c| seen.insert(c.model.clone())) {
         let bytes = std::fs::read(model_path(&case.file)).expect("model file");
         let names: Vec<&str> = case.outputs.iter().map(|o| o.name.as_str()).collect();
-        let plan = OnnxGraph::parse("bench", &bytes).expect("parse").plan(&case.input.shape, &names).expect("plan");
-        let input = tract_ndarray::ArrayD::<f32>::read_npy(std::fs::File::open(dir.join(&case.input.npy)).expect("npy")).expect("npy");
+        let plan = OnnxGraph::parse("bench", &bytes)
+            .expect("parse")
+            .plan(&case.input.shape, &names)
+            .expect("plan");
+        let input = tract_ndarray::ArrayD::<f32>::read_npy(
+            std::fs::File::open(dir.join(&case.input.npy)).expect("npy"),
+        )
+        .expect("npy");
         let input = input.into_tensor();
-        group.bench_function(&case.model, |b| b.iter(|| run("bench", &plan, input.clone()).expect("run")));
+        group.bench_function(&case.model, |b| {
+            b.iter(|| run("bench", &plan, input.clone()).expect("run"))
+        });
     }
     group.finish();
 }
@@ -81,26 +98,56 @@ fn stages(c: &mut Criterion) {
     let frame = frame.as_ref();
     let source = ModelSource::from_env();
     let manifest = Manifest::builtin().expect("manifest");
-    let bytes = |role| source.bytes(manifest.entry(role).expect("entry")).expect("model bytes");
-    let detector = FaceDetector::new(&bytes(ModelRole::Detector), DetectorConfig::default()).expect("detector");
+    let bytes = |role| {
+        source
+            .bytes(manifest.entry(role).expect("entry"))
+            .expect("model bytes")
+    };
+    let detector = FaceDetector::new(&bytes(ModelRole::Detector), DetectorConfig::default())
+        .expect("detector");
     let mesh = FaceMesh::new(&bytes(ModelRole::Landmarks)).expect("mesh");
     let pad = MiniFasNet::new(&bytes(ModelRole::PadV2), &bytes(ModelRole::PadV1se)).expect("pad");
-    let face = detector.detect(&frame).expect("detect").into_iter().next().expect("a face");
+    let face = detector
+        .detect(&frame)
+        .expect("detect")
+        .into_iter()
+        .next()
+        .expect("a face");
     let roi = MeshRoi::from_detection(&face.bbox, face.keypoints[0], face.keypoints[1]);
     let engine = Engine::load(&source, EngineConfig::default()).expect("engine");
 
     let mut group = c.benchmark_group("stage_640x480");
-    group.bench_function("detect", |b| b.iter(|| detector.detect(&frame).expect("detect")));
-    group.bench_function("landmarks", |b| b.iter(|| mesh.landmarks(&frame, &roi).expect("mesh")));
-    group.bench_function("antispoof_pair", |b| b.iter(|| pad.score(&frame, &face.bbox).expect("pad")));
-    group.bench_function("embedding", |b| b.iter(|| engine.embed(&frame, &face).expect("embed")));
-    group.bench_function("preprocess_mesh_crop", |b| b.iter(|| FaceMesh::input(&frame, &roi)));
+    group.bench_function("detect", |b| {
+        b.iter(|| detector.detect(&frame).expect("detect"))
+    });
+    group.bench_function("landmarks", |b| {
+        b.iter(|| mesh.landmarks(&frame, &roi).expect("mesh"))
+    });
+    group.bench_function("antispoof_pair", |b| {
+        b.iter(|| pad.score(&frame, &face.bbox).expect("pad"))
+    });
+    group.bench_function("embedding", |b| {
+        b.iter(|| engine.embed(&frame, &face).expect("embed"))
+    });
+    group.bench_function("preprocess_mesh_crop", |b| {
+        b.iter(|| FaceMesh::input(&frame, &roi))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("frame_640x480");
-    group.bench_function("geometry", |b| b.iter(|| engine.analyze(&frame, 0.0, Stages::GEOMETRY).expect("analyze")));
-    group.bench_function("pad", |b| b.iter(|| engine.analyze(&frame, 0.0, Stages::PAD).expect("analyze")));
-    group.bench_function("all", |b| b.iter(|| engine.analyze(&frame, 0.0, Stages::ALL).expect("analyze")));
+    group.bench_function("geometry", |b| {
+        b.iter(|| {
+            engine
+                .analyze(&frame, 0.0, Stages::GEOMETRY)
+                .expect("analyze")
+        })
+    });
+    group.bench_function("pad", |b| {
+        b.iter(|| engine.analyze(&frame, 0.0, Stages::PAD).expect("analyze"))
+    });
+    group.bench_function("all", |b| {
+        b.iter(|| engine.analyze(&frame, 0.0, Stages::ALL).expect("analyze"))
+    });
     group.finish();
 }
 

@@ -53,7 +53,13 @@ impl MiniFasNet {
     /// The model input for one scale (also used by the reference tests).
     pub fn input(frame: &FrameRef, face: &BBox, scale: f32) -> tract_onnx::prelude::Tensor {
         let crop = scaled_crop(face, scale, frame.width(), frame.height());
-        let s = Sampling { width: MFN_SIZE, height: MFN_SIZE, normalize: Normalize::Bgr255, border: Border::Zero, antialias: false };
+        let s = Sampling {
+            width: MFN_SIZE,
+            height: MFN_SIZE,
+            normalize: Normalize::Bgr255,
+            border: Border::Zero,
+            antialias: false,
+        };
         sample_tensor(frame, &Affine::from_box(&crop, MFN_SIZE, MFN_SIZE), &s)
     }
 
@@ -63,7 +69,12 @@ impl MiniFasNet {
         let v1se = run("minifasnet_v1se", &self.v1se, Self::input(frame, face, 4.0))?;
         let v2 = v2[0].get(1).copied().unwrap_or(0.0);
         let v1se = v1se[0].get(1).copied().unwrap_or(0.0);
-        Ok(PadScore { real: (v2 + v1se) * 0.5, v2, v1se, celeba: None })
+        Ok(PadScore {
+            real: (v2 + v1se) * 0.5,
+            v2,
+            v1se,
+            celeba: None,
+        })
     }
 }
 
@@ -78,7 +89,8 @@ pub fn scaled_crop(face: &BBox, scale: f32, width: u32, height: u32) -> BBox {
     let s = scale.min((h - 1.0) / bh).min((w - 1.0) / bw).max(0.0);
     let (nw, nh) = (bw * s, bh * s);
     let (cx, cy) = (face.x1 + bw / 2.0, face.y1 + bh / 2.0);
-    let (mut x0, mut y0, mut x1, mut y1) = (cx - nw / 2.0, cy - nh / 2.0, cx + nw / 2.0, cy + nh / 2.0);
+    let (mut x0, mut y0, mut x1, mut y1) =
+        (cx - nw / 2.0, cy - nh / 2.0, cx + nw / 2.0, cy + nh / 2.0);
     if x0 < 0.0 {
         x1 -= x0;
         x0 = 0.0;
@@ -95,8 +107,18 @@ pub fn scaled_crop(face: &BBox, scale: f32, width: u32, height: u32) -> BBox {
         y0 -= y1 - h + 1.0;
         y1 = h - 1.0;
     }
-    let (x0, y0, x1, y1) = (x0.max(0.0).trunc(), y0.max(0.0).trunc(), x1.trunc(), y1.trunc());
-    BBox { x1: x0, y1: y0, x2: x1 + 1.0, y2: y1 + 1.0 }
+    let (x0, y0, x1, y1) = (
+        x0.max(0.0).trunc(),
+        y0.max(0.0).trunc(),
+        x1.trunc(),
+        y1.trunc(),
+    );
+    BBox {
+        x1: x0,
+        y1: y0,
+        x2: x1 + 1.0,
+        y2: y1 + 1.0,
+    }
 }
 
 /// The CelebA-Spoof-trained second opinion (class 0 = real).
@@ -108,14 +130,22 @@ pub struct CelebaPad {
 impl CelebaPad {
     /// Loads the model.
     pub fn new(bytes: &[u8]) -> Result<Self> {
-        Ok(Self { plan: OnnxGraph::parse("pad_celeba", bytes)?.plan(&[1, 3, CELEBA_SIZE, CELEBA_SIZE], &[])? })
+        Ok(Self {
+            plan: OnnxGraph::parse("pad_celeba", bytes)?
+                .plan(&[1, 3, CELEBA_SIZE, CELEBA_SIZE], &[])?,
+        })
     }
 
     /// Real probability: square of side 1.5 × max(w, h), mirrored at the frame edges.
     pub fn score(&self, frame: &FrameRef, face: &BBox) -> Result<f32> {
         let side = 1.5 * face.width().max(face.height());
         let [cx, cy] = face.center();
-        let crop = BBox { x1: cx - side / 2.0, y1: cy - side / 2.0, x2: cx + side / 2.0, y2: cy + side / 2.0 };
+        let crop = BBox {
+            x1: cx - side / 2.0,
+            y1: cy - side / 2.0,
+            x2: cx + side / 2.0,
+            y2: cy + side / 2.0,
+        };
         let s = Sampling {
             width: CELEBA_SIZE,
             height: CELEBA_SIZE,
@@ -123,7 +153,15 @@ impl CelebaPad {
             border: Border::Reflect101,
             antialias: true,
         };
-        let out = run("pad_celeba", &self.plan, sample_tensor(frame, &Affine::from_box(&crop, CELEBA_SIZE, CELEBA_SIZE), &s))?;
+        let out = run(
+            "pad_celeba",
+            &self.plan,
+            sample_tensor(
+                frame,
+                &Affine::from_box(&crop, CELEBA_SIZE, CELEBA_SIZE),
+                &s,
+            ),
+        )?;
         Ok(out[0].first().copied().unwrap_or(0.0))
     }
 }
@@ -134,15 +172,28 @@ mod tests {
 
     #[test]
     fn crop_is_slid_back_inside_the_frame() {
-        let face = BBox { x1: 0.0, y1: 0.0, x2: 99.0, y2: 99.0 };
+        let face = BBox {
+            x1: 0.0,
+            y1: 0.0,
+            x2: 99.0,
+            y2: 99.0,
+        };
         let c = scaled_crop(&face, 2.7, 640, 480);
-        assert!(c.x1 >= 0.0 && c.y1 >= 0.0 && c.x2 <= 640.0 && c.y2 <= 480.0, "{c:?}");
+        assert!(
+            c.x1 >= 0.0 && c.y1 >= 0.0 && c.x2 <= 640.0 && c.y2 <= 480.0,
+            "{c:?}"
+        );
         assert!((c.width() - 271.0).abs() <= 1.0, "{c:?}");
     }
 
     #[test]
     fn crop_scale_shrinks_for_small_frames() {
-        let face = BBox { x1: 100.0, y1: 100.0, x2: 299.0, y2: 399.0 };
+        let face = BBox {
+            x1: 100.0,
+            y1: 100.0,
+            x2: 299.0,
+            y2: 399.0,
+        };
         let c = scaled_crop(&face, 4.0, 640, 480);
         assert!(c.height() <= 480.0 && c.width() <= 640.0, "{c:?}");
     }

@@ -14,7 +14,9 @@ const EMOTION_SIZE: usize = 64;
 const CAFFE_BGR_MEANS: [f32; 3] = [103.939, 116.779, 123.68];
 
 /// The emotion model's classes, in output order.
-pub const EMOTIONS: [&str; 7] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+pub const EMOTIONS: [&str; 7] = [
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+];
 
 /// Age and gender of one face.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -47,7 +49,10 @@ pub struct AgeGenderModel {
 impl AgeGenderModel {
     /// Loads the model.
     pub fn new(bytes: &[u8]) -> Result<Self> {
-        let plan = OnnxGraph::parse("faceres", bytes)?.plan(&[1, 3, AGE_SIZE, AGE_SIZE], &["descriptor", "gender", "age"])?;
+        let plan = OnnxGraph::parse("faceres", bytes)?.plan(
+            &[1, 3, AGE_SIZE, AGE_SIZE],
+            &["descriptor", "gender", "age"],
+        )?;
         Ok(Self { plan })
     }
 
@@ -61,13 +66,31 @@ impl AgeGenderModel {
             border: Border::Zero,
             antialias: true,
         };
-        let out = run("faceres", &self.plan, sample_tensor(frame, &Affine::from_box(&crop, AGE_SIZE, AGE_SIZE), &s))?;
+        let out = run(
+            "faceres",
+            &self.plan,
+            sample_tensor(frame, &Affine::from_box(&crop, AGE_SIZE, AGE_SIZE), &s),
+        )?;
         let male_probability = out[1].first().copied().unwrap_or(0.5);
         let probs = &out[2];
         let total: f32 = probs.iter().sum::<f32>().max(f32::EPSILON);
-        let age = probs.iter().enumerate().map(|(i, p)| i as f32 * p).sum::<f32>() / total;
-        let var = probs.iter().enumerate().map(|(i, p)| (i as f32 - age).powi(2) * p).sum::<f32>() / total;
-        Ok(AgeGender { age, age_std: var.sqrt(), male_probability })
+        let age = probs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i as f32 * p)
+            .sum::<f32>()
+            / total;
+        let var = probs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as f32 - age).powi(2) * p)
+            .sum::<f32>()
+            / total;
+        Ok(AgeGender {
+            age,
+            age_std: var.sqrt(),
+            male_probability,
+        })
     }
 }
 
@@ -80,7 +103,10 @@ pub struct EmotionModel {
 impl EmotionModel {
     /// Loads the model.
     pub fn new(bytes: &[u8]) -> Result<Self> {
-        Ok(Self { plan: OnnxGraph::parse("emotion", bytes)?.plan(&[1, 1, EMOTION_SIZE, EMOTION_SIZE], &[])? })
+        Ok(Self {
+            plan: OnnxGraph::parse("emotion", bytes)?
+                .plan(&[1, 1, EMOTION_SIZE, EMOTION_SIZE], &[])?,
+        })
     }
 
     /// Emotion probabilities from the face box (+10 %, square, grey).
@@ -93,7 +119,15 @@ impl EmotionModel {
             border: Border::Zero,
             antialias: true,
         };
-        let out = run("emotion", &self.plan, sample_tensor(frame, &Affine::from_box(&crop, EMOTION_SIZE, EMOTION_SIZE), &s))?;
+        let out = run(
+            "emotion",
+            &self.plan,
+            sample_tensor(
+                frame,
+                &Affine::from_box(&crop, EMOTION_SIZE, EMOTION_SIZE),
+                &s,
+            ),
+        )?;
         let mut p = [0.0f32; 7];
         for (d, s) in p.iter_mut().zip(&out[0]) {
             *d = *s;

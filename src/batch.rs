@@ -37,7 +37,12 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        Self { max_cases: 1000, max_image_bytes: 50 << 20, max_video_bytes: 200 << 20, max_total_bytes: 2 << 30 }
+        Self {
+            max_cases: 1000,
+            max_image_bytes: 50 << 20,
+            max_video_bytes: 200 << 20,
+            max_total_bytes: 2 << 30,
+        }
     }
 }
 
@@ -54,10 +59,15 @@ pub struct CaseFiles {
 pub fn group_cases<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, CaseFiles> {
     let mut cases: BTreeMap<String, CaseFiles> = BTreeMap::new();
     for name in names {
-        if name.ends_with('/') || name.starts_with("__MACOSX/") || name.split('/').any(|p| p.starts_with('.')) {
+        if name.ends_with('/')
+            || name.starts_with("__MACOSX/")
+            || name.split('/').any(|p| p.starts_with('.'))
+        {
             continue;
         }
-        let Some((stem_path, ext)) = name.rsplit_once('.') else { continue };
+        let Some((stem_path, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
         let ext = ext.to_ascii_lowercase();
         let is_image = IMAGE_EXT.contains(&ext.as_str());
         let is_video = VIDEO_EXT.contains(&ext.as_str());
@@ -73,9 +83,16 @@ pub fn group_cases<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeMap<Str
             _ => stem_path.to_owned(),
         };
         let entry = cases.entry(case).or_default();
-        let slot = if is_image { &mut entry.image } else { &mut entry.video };
+        let slot = if is_image {
+            &mut entry.image
+        } else {
+            &mut entry.video
+        };
         if let Some(previous) = slot.replace(name.to_owned()) {
-            entry.problem = Some(format!("two {} files: {previous} and {name}", if is_image { "image" } else { "video" }));
+            entry.problem = Some(format!(
+                "two {} files: {previous} and {name}",
+                if is_image { "image" } else { "video" }
+            ));
         }
     }
     cases
@@ -103,20 +120,30 @@ pub fn run_batch<R: Read + Seek, W: Write + Seek>(
     limits: &BatchLimits,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<SummaryRow>> {
-    let bad_zip = |e: zip::result::ZipError| Error::InvalidArgument(format!("not a readable ZIP archive: {e}"));
+    let bad_zip = |e: zip::result::ZipError| {
+        Error::InvalidArgument(format!("not a readable ZIP archive: {e}"))
+    };
     let mut archive = zip::ZipArchive::new(input).map_err(bad_zip)?;
     let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
     let cases = group_cases(names.iter().map(String::as_str));
     if cases.is_empty() {
-        return Err(Error::InvalidArgument("the archive holds no image or video files".into()));
+        return Err(Error::InvalidArgument(
+            "the archive holds no image or video files".into(),
+        ));
     }
     if cases.len() > limits.max_cases {
-        return Err(Error::InvalidArgument(format!("{} cases, more than the {} allowed", cases.len(), limits.max_cases)));
+        return Err(Error::InvalidArgument(format!(
+            "{} cases, more than the {} allowed",
+            cases.len(),
+            limits.max_cases
+        )));
     }
     let mut writer = zip::ZipWriter::new(output);
     let options = zip::write::SimpleFileOptions::default();
     let io = |e: std::io::Error| Error::InvalidArgument(format!("writing the result archive: {e}"));
-    let zip_io = |e: zip::result::ZipError| Error::InvalidArgument(format!("writing the result archive: {e}"));
+    let zip_io = |e: zip::result::ZipError| {
+        Error::InvalidArgument(format!("writing the result archive: {e}"))
+    };
     let mut rows = Vec::with_capacity(cases.len());
     let mut budget = limits.max_total_bytes;
     let total = cases.len();
@@ -129,18 +156,29 @@ pub fn run_batch<R: Read + Seek, W: Write + Seek>(
                 (doc, row)
             }
             Err(e) => {
-                let doc = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
+                let doc =
+                    serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
                 let row = summary(&case, &files, None, Some(e.to_string()));
                 (doc, row)
             }
         };
-        writer.start_file(format!("results/{case}.json"), options).map_err(zip_io)?;
-        writer.write_all(serde_json::to_string_pretty(&doc).unwrap_or_default().as_bytes()).map_err(io)?;
+        writer
+            .start_file(format!("results/{case}.json"), options)
+            .map_err(zip_io)?;
+        writer
+            .write_all(
+                serde_json::to_string_pretty(&doc)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            )
+            .map_err(io)?;
         rows.push(row);
         progress(done + 1, total);
     }
     writer.start_file("summary.csv", options).map_err(zip_io)?;
-    writer.write_all(summary_csv(&rows).as_bytes()).map_err(io)?;
+    writer
+        .write_all(summary_csv(&rows).as_bytes())
+        .map_err(io)?;
     writer.finish().map_err(zip_io)?;
     Ok(rows)
 }
@@ -156,14 +194,35 @@ fn run_case<R: Read + Seek>(
     if let Some(p) = &files.problem {
         return Err(Error::InvalidArgument(p.clone()));
     }
-    let image = files.image.as_deref().map(|n| read_entry(archive, n, limits.max_image_bytes, budget)).transpose()?;
-    let video = files.video.as_deref().map(|n| read_entry(archive, n, limits.max_video_bytes, budget)).transpose()?;
-    check_media(engine, image.as_deref(), video.as_deref(), params, &MediaLimits::default())
+    let image = files
+        .image
+        .as_deref()
+        .map(|n| read_entry(archive, n, limits.max_image_bytes, budget))
+        .transpose()?;
+    let video = files
+        .video
+        .as_deref()
+        .map(|n| read_entry(archive, n, limits.max_video_bytes, budget))
+        .transpose()?;
+    check_media(
+        engine,
+        image.as_deref(),
+        video.as_deref(),
+        params,
+        &MediaLimits::default(),
+    )
 }
 
 /// Reads an entry, stopping at `max` bytes whatever the directory claims (ZIP bombs lie).
-fn read_entry<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str, max: u64, budget: &mut u64) -> Result<Vec<u8>> {
-    let entry = archive.by_name(name).map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
+fn read_entry<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+    max: u64,
+    budget: &mut u64,
+) -> Result<Vec<u8>> {
+    let entry = archive
+        .by_name(name)
+        .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
     let cap = max.min(*budget);
     let mut bytes = Vec::new();
     entry
@@ -171,13 +230,20 @@ fn read_entry<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str, max:
         .read_to_end(&mut bytes)
         .map_err(|e| Error::InvalidArgument(format!("{name}: corrupt archive entry: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(Error::InvalidArgument(format!("{name}: larger than the {cap}-byte limit")));
+        return Err(Error::InvalidArgument(format!(
+            "{name}: larger than the {cap}-byte limit"
+        )));
     }
     *budget -= bytes.len() as u64;
     Ok(bytes)
 }
 
-fn summary(case: &str, files: &CaseFiles, doc: Option<&serde_json::Value>, error: Option<String>) -> SummaryRow {
+fn summary(
+    case: &str,
+    files: &CaseFiles,
+    doc: Option<&serde_json::Value>,
+    error: Option<String>,
+) -> SummaryRow {
     let field = |k: &str| match doc.map(|d| &d[k]) {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -203,7 +269,14 @@ fn summary_csv(rows: &[SummaryRow]) -> String {
     };
     let mut out = String::from("case,image,video,overall_result,overall_confidence,error\n");
     for r in rows {
-        let cells = [&r.case, &r.image, &r.video, &r.overall_result, &r.overall_confidence, &r.error];
+        let cells = [
+            &r.case,
+            &r.image,
+            &r.video,
+            &r.overall_result,
+            &r.overall_confidence,
+            &r.error,
+        ];
         out.push_str(&cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
@@ -219,7 +292,15 @@ pub fn run_batch_bytes(
     limits: &BatchLimits,
 ) -> Result<(Vec<u8>, Vec<SummaryRow>)> {
     let mut out = Cursor::new(Vec::new());
-    let rows = run_batch(engine, Cursor::new(zip), &mut out, params, version, limits, |_, _| {})?;
+    let rows = run_batch(
+        engine,
+        Cursor::new(zip),
+        &mut out,
+        params,
+        version,
+        limits,
+        |_, _| {},
+    )?;
     Ok((out.into_inner(), rows))
 }
 
@@ -243,9 +324,19 @@ mod tests {
             "dave.png",
         ]);
         assert_eq!(cases.len(), 4, "{cases:?}");
-        assert_eq!(cases["alice"], CaseFiles { image: Some("alice.jpg".into()), video: Some("alice.MP4".into()), problem: None });
+        assert_eq!(
+            cases["alice"],
+            CaseFiles {
+                image: Some("alice.jpg".into()),
+                video: Some("alice.MP4".into()),
+                problem: None
+            }
+        );
         assert_eq!(cases["bob"].video.as_deref(), Some("bob/video.webm"));
-        assert_eq!(cases["carol/selfie"].image.as_deref(), Some("carol/selfie.jpg"));
+        assert_eq!(
+            cases["carol/selfie"].image.as_deref(),
+            Some("carol/selfie.jpg")
+        );
         assert!(cases["dave"].problem.is_some());
     }
 

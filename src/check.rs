@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::challenge::{robust_mean, ActionDetector, ActionThresholds, Baseline, ChallengeAction, Sample};
+use crate::challenge::{
+    robust_mean, ActionDetector, ActionThresholds, Baseline, ChallengeAction, Sample,
+};
 use crate::embed::{cosine, Embedding};
 use crate::error::{Error, Result};
 use crate::frame::FrameRef;
@@ -50,19 +52,34 @@ impl CheckParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
         if !(1..=100).contains(&self.facematch_frames) {
-            return bad(format!("facematch_frames must be 1..=100, got {}", self.facematch_frames));
+            return bad(format!(
+                "facematch_frames must be 1..=100, got {}",
+                self.facematch_frames
+            ));
         }
         if !(0.0..=1.0).contains(&self.facematch_threshold) {
-            return bad(format!("facematch_threshold must be in [0, 1], got {}", self.facematch_threshold));
+            return bad(format!(
+                "facematch_threshold must be in [0, 1], got {}",
+                self.facematch_threshold
+            ));
         }
         if !(1..=10_000).contains(&self.frame_sampling_rate) {
-            return bad(format!("frame_sampling_rate must be 1..=10000, got {}", self.frame_sampling_rate));
+            return bad(format!(
+                "frame_sampling_rate must be 1..=10000, got {}",
+                self.frame_sampling_rate
+            ));
         }
         if !(1..=300).contains(&self.max_frames_to_analyze) {
-            return bad(format!("max_frames_to_analyze must be 1..=300, got {}", self.max_frames_to_analyze));
+            return bad(format!(
+                "max_frames_to_analyze must be 1..=300, got {}",
+                self.max_frames_to_analyze
+            ));
         }
         if !(-1.0..=1.0).contains(&self.match_similarity) {
-            return bad(format!("match_similarity must be in [-1, 1], got {}", self.match_similarity));
+            return bad(format!(
+                "match_similarity must be in [-1, 1], got {}",
+                self.match_similarity
+            ));
         }
         Ok(())
     }
@@ -132,10 +149,18 @@ pub struct CheckOutcome {
 
 /// Analyses a still: the main face's anti-spoofing score and its embedding.
 pub fn check_image(engine: &Engine, frame: &FrameRef) -> Result<ImageCheck> {
-    let stages = Stages { pad: true, embedding: true, emotion: false, age_gender: false };
+    let stages = Stages {
+        pad: true,
+        embedding: true,
+        emotion: false,
+        age_gender: false,
+    };
     let record = engine.analyze(frame, 0.0, stages)?;
     let score = record.pad_real().ok_or(Error::NoFace("image"))?;
-    let liveness = Liveness { real: score >= engine.config().pad_threshold, score };
+    let liveness = Liveness {
+        real: score >= engine.config().pad_threshold,
+        score,
+    };
     Ok(ImageCheck { record, liveness })
 }
 
@@ -158,7 +183,13 @@ pub struct VideoAnalyzer<'e> {
 impl<'e> VideoAnalyzer<'e> {
     /// `fps` (when known) sets the blink scan to ≈15 frames per second; `embed` computes the
     /// embeddings face match needs on the sampled frames.
-    pub fn new(engine: &'e Engine, params: &CheckParams, fps: Option<f64>, mode: VideoMode, embed: bool) -> Self {
+    pub fn new(
+        engine: &'e Engine,
+        params: &CheckParams,
+        fps: Option<f64>,
+        mode: VideoMode,
+        embed: bool,
+    ) -> Self {
         let blink_step = fps.map_or(1, |f| (f / 15.0).round().max(1.0) as u64);
         Self {
             engine,
@@ -198,7 +229,14 @@ impl<'e> VideoAnalyzer<'e> {
         if !pad && !self.wants_geometry(index) {
             return Ok(());
         }
-        let stages = if pad { Stages { embedding: self.embed, ..Stages::PAD } } else { Stages::GEOMETRY };
+        let stages = if pad {
+            Stages {
+                embedding: self.embed,
+                ..Stages::PAD
+            }
+        } else {
+            Stages::GEOMETRY
+        };
         let record = self.engine.analyze(frame, t_ms, stages)?;
         if let Some(face) = record.face.as_ref().filter(|_| record.faces.len() == 1) {
             if face.landmarks.presence >= self.engine.config().quality.min_presence {
@@ -214,7 +252,11 @@ impl<'e> VideoAnalyzer<'e> {
     /// The video's result; `total_frames` is the clip's frame count when known.
     pub fn finish(self, total_frames: Option<u64>) -> Result<VideoCheck> {
         let threshold = self.engine.config().pad_threshold;
-        let scores: Vec<f32> = self.frames.iter().filter_map(FrameRecord::pad_real).collect();
+        let scores: Vec<f32> = self
+            .frames
+            .iter()
+            .filter_map(FrameRecord::pad_real)
+            .collect();
         let score = robust_mean(&scores).ok_or(Error::NoFace("video"))?;
         let real_frames = scores.iter().filter(|s| **s >= threshold).count();
         let blink = detect_blink(&self.geometry);
@@ -252,7 +294,10 @@ pub fn check_media(
         return Err(Error::EmptyInput("send an image, a video, or both"));
     }
     let image = match image {
-        Some(bytes) => Some(check_image(engine, &crate::frame::decode_image(bytes, &limits.image)?.as_ref())?),
+        Some(bytes) => Some(check_image(
+            engine,
+            &crate::frame::decode_image(bytes, &limits.image)?.as_ref(),
+        )?),
         None => None,
     };
     let video = match video {
@@ -262,18 +307,37 @@ pub fn check_media(
                 (Some(_), true) => VideoMode::Enhanced,
                 (Some(_), false) => VideoMode::Legacy,
             };
-            Some(check_video_bytes(engine, bytes, params, mode, image.is_some(), &limits.video)?)
+            Some(check_video_bytes(
+                engine,
+                bytes,
+                params,
+                mode,
+                image.is_some(),
+                &limits.video,
+            )?)
         }
         None => None,
     };
     let facematch = match (&image, &video) {
-        (Some(i), Some(v)) => Some(match i.record.face.as_ref().and_then(|f| f.embedding.as_ref()) {
-            Some(still) => facematch(still, &v.frames, params),
-            None => FacematchCheck { similarities: vec![], matched: 0, result: false, confidence: 0.0 },
-        }),
+        (Some(i), Some(v)) => Some(
+            match i.record.face.as_ref().and_then(|f| f.embedding.as_ref()) {
+                Some(still) => facematch(still, &v.frames, params),
+                None => FacematchCheck {
+                    similarities: vec![],
+                    matched: 0,
+                    result: false,
+                    confidence: 0.0,
+                },
+            },
+        ),
         _ => None,
     };
-    Ok(CheckOutcome { params: params.clone(), image, video, facematch })
+    Ok(CheckOutcome {
+        params: params.clone(),
+        image,
+        video,
+        facematch,
+    })
 }
 
 /// Decodes a video and runs the [`VideoAnalyzer`] over it, stopping once it has every frame it
@@ -314,28 +378,69 @@ pub fn check_video_bytes(
     if let Some(e) = failure {
         return Err(e);
     }
-    let total = if stopped_early { info.total_frames } else { Some(decoded) };
+    let total = if stopped_early {
+        info.total_frames
+    } else {
+        Some(decoded)
+    };
     analyzer.into_inner().finish(total)
 }
 
 /// Whether the eyes close and reopen anywhere in the samples (baseline: the clip's median EAR).
 pub fn detect_blink(samples: &[Sample]) -> Option<bool> {
     let baseline = Baseline::from_samples(samples)?;
-    let mut d = ActionDetector::new(ChallengeAction::Blink, baseline, ActionThresholds::default());
+    let mut d = ActionDetector::new(
+        ChallengeAction::Blink,
+        baseline,
+        ActionThresholds::default(),
+    );
     Some(samples.iter().any(|s| d.push(s)))
 }
 
-/// Compares the still's face with `facematch_frames` evenly spaced analysed video frames.
-pub fn facematch(still: &Embedding, frames: &[FrameRecord], params: &CheckParams) -> FacematchCheck {
-    let embedded: Vec<&Embedding> = frames.iter().filter_map(|r| r.face.as_ref()?.embedding.as_ref()).collect();
-    let similarities: Vec<f32> =
-        spread(embedded.len(), params.facematch_frames as usize).into_iter().map(|i| cosine(still, embedded[i])).collect();
-    let matched = similarities.iter().filter(|s| **s >= params.match_similarity).count();
+/// Compares the still's face with `facematch_frames` evenly spaced analysed video frames,
+/// preferring frames where the face is frontal (turned faces embed poorly).
+pub fn facematch(
+    still: &Embedding,
+    frames: &[FrameRecord],
+    params: &CheckParams,
+) -> FacematchCheck {
+    let with_embedding = |frontal_only: bool| -> Vec<&Embedding> {
+        frames
+            .iter()
+            .filter(|r| {
+                !frontal_only || !r.guidance.contains(&crate::quality::Guidance::FaceTurned)
+            })
+            .filter_map(|r| r.face.as_ref()?.embedding.as_ref())
+            .collect()
+    };
+    let wanted = params.facematch_frames as usize;
+    let frontal = with_embedding(true);
+    let embedded = if frontal.len() >= wanted {
+        frontal
+    } else {
+        with_embedding(false)
+    };
+    let similarities: Vec<f32> = spread(embedded.len(), wanted)
+        .into_iter()
+        .map(|i| cosine(still, embedded[i]))
+        .collect();
+    let matched = similarities
+        .iter()
+        .filter(|s| **s >= params.match_similarity)
+        .count();
     let tested = similarities.len();
     let result = tested > 0 && matched as f32 / tested as f32 >= params.facematch_threshold;
-    let confidence =
-        if tested == 0 { 0.0 } else { similarities.iter().map(|s| s.max(0.0)).sum::<f32>() / tested as f32 * 100.0 };
-    FacematchCheck { similarities, matched, result, confidence }
+    let confidence = if tested == 0 {
+        0.0
+    } else {
+        similarities.iter().map(|s| s.max(0.0)).sum::<f32>() / tested as f32 * 100.0
+    };
+    FacematchCheck {
+        similarities,
+        matched,
+        result,
+        confidence,
+    }
 }
 
 /// Picks `n` evenly spaced indices out of `len`.
@@ -346,7 +451,10 @@ pub fn spread(len: usize, n: usize) -> Vec<usize> {
     if n >= len {
         return (0..len).collect();
     }
-    (0..n).map(|i| (i * len + len / 2) / n).map(|i| i.min(len - 1)).collect()
+    (0..n)
+        .map(|i| (i * len + len / 2) / n)
+        .map(|i| i.min(len - 1))
+        .collect()
 }
 
 #[cfg(test)]
@@ -363,10 +471,28 @@ mod tests {
     #[test]
     fn params_defaults_match_the_documents_and_validate() {
         let p = CheckParams::default();
-        assert_eq!((p.facematch_frames, p.facematch_threshold, p.frame_sampling_rate, p.max_frames_to_analyze), (3, 0.6, 15, 20));
+        assert_eq!(
+            (
+                p.facematch_frames,
+                p.facematch_threshold,
+                p.frame_sampling_rate,
+                p.max_frames_to_analyze
+            ),
+            (3, 0.6, 15, 20)
+        );
         assert!(p.enhanced_detection);
         p.validate().unwrap();
-        assert!(CheckParams { frame_sampling_rate: 0, ..p.clone() }.validate().is_err());
-        assert!(CheckParams { facematch_threshold: 1.5, ..p }.validate().is_err());
+        assert!(CheckParams {
+            frame_sampling_rate: 0,
+            ..p.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(CheckParams {
+            facematch_threshold: 1.5,
+            ..p
+        }
+        .validate()
+        .is_err());
     }
 }

@@ -17,8 +17,8 @@ use crate::models::{run, OnnxGraph, Plan};
 
 const STRIDES: [usize; 3] = [8, 16, 32];
 const OUTPUTS: [&str; 12] = [
-    "cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32", "bbox_8", "bbox_16", "bbox_32", "kps_8", "kps_16",
-    "kps_32",
+    "cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32", "bbox_8", "bbox_16", "bbox_32",
+    "kps_8", "kps_16", "kps_32",
 ];
 
 /// One detected face, in frame pixels.
@@ -46,7 +46,11 @@ impl Default for DetectorConfig {
         // 320 keeps a 640×480 frame at 320×256 (≈9 ms native); faces under ≈20 px at that scale
         // are not found, which is below any usable liveness capture anyway. 0.6 follows the
         // models README (OpenCV's 0.9 misses profile faces in head-turn challenges).
-        Self { long_side: 320, score_threshold: 0.6, nms_iou: 0.3 }
+        Self {
+            long_side: 320,
+            score_threshold: 0.6,
+            nms_iou: 0.3,
+        }
     }
 }
 
@@ -62,7 +66,11 @@ impl FaceDetector {
     /// Parses the model; plans are built on first use of each input size.
     pub fn new(bytes: &[u8], config: DetectorConfig) -> Result<Self> {
         let graph = OnnxGraph::parse("yunet", bytes)?;
-        let det = Self { graph, config, plans: Mutex::new(HashMap::new()) };
+        let det = Self {
+            graph,
+            config,
+            plans: Mutex::new(HashMap::new()),
+        };
         // Warm the plan for the commonest camera shape (4:3 landscape).
         det.plan(256, det.config.long_side as usize)?;
         Ok(det)
@@ -89,19 +97,34 @@ impl FaceDetector {
         let long = self.config.long_side as f32;
         let scale = long / width.max(height) as f32;
         let round32 = |v: f32| ((v.round().max(1.0) as usize).div_ceil(32)) * 32;
-        (round32(height as f32 * scale), round32(width as f32 * scale), scale)
+        (
+            round32(height as f32 * scale),
+            round32(width as f32 * scale),
+            scale,
+        )
     }
 
     /// Detects every face, best first.
     pub fn detect(&self, frame: &FrameRef) -> Result<Vec<Detection>> {
         let (h, w, scale) = self.input_geometry(frame.width(), frame.height());
         let plan = self.plan(h, w)?;
-        let sampling = Sampling { width: w, height: h, normalize: Normalize::Bgr255, border: Border::Zero, antialias: true };
+        let sampling = Sampling {
+            width: w,
+            height: h,
+            normalize: Normalize::Bgr255,
+            border: Border::Zero,
+            antialias: true,
+        };
         let input = sample_letterbox(frame, scale, &sampling);
         let outputs = run("yunet", &plan, input)?;
         let mut faces = decode(&outputs, h, w, self.config.score_threshold);
         for f in &mut faces {
-            f.bbox = BBox { x1: f.bbox.x1 / scale, y1: f.bbox.y1 / scale, x2: f.bbox.x2 / scale, y2: f.bbox.y2 / scale };
+            f.bbox = BBox {
+                x1: f.bbox.x1 / scale,
+                y1: f.bbox.y1 / scale,
+                x2: f.bbox.x2 / scale,
+                y2: f.bbox.y2 / scale,
+            };
             for k in &mut f.keypoints {
                 *k = [k[0] / scale, k[1] / scale];
             }
@@ -120,14 +143,21 @@ fn sample_letterbox(frame: &FrameRef, scale: f32, s: &Sampling) -> tract_onnx::p
 fn decode(outputs: &[Vec<f32>], h: usize, w: usize, threshold: f32) -> Vec<Detection> {
     let mut faces = Vec::new();
     for (si, &stride) in STRIDES.iter().enumerate() {
-        let (cls, obj, bbox, kps) = (&outputs[si], &outputs[3 + si], &outputs[6 + si], &outputs[9 + si]);
+        let (cls, obj, bbox, kps) = (
+            &outputs[si],
+            &outputs[3 + si],
+            &outputs[6 + si],
+            &outputs[9 + si],
+        );
         let cols = w / stride;
         let rows = h / stride;
         let s = stride as f32;
         for r in 0..rows {
             for c in 0..cols {
                 let idx = r * cols + c;
-                let (Some(&cl), Some(&ob)) = (cls.get(idx), obj.get(idx)) else { continue };
+                let (Some(&cl), Some(&ob)) = (cls.get(idx), obj.get(idx)) else {
+                    continue;
+                };
                 let score = (cl.clamp(0.0, 1.0) * ob.clamp(0.0, 1.0)).sqrt();
                 if score < threshold {
                     continue;
@@ -143,7 +173,12 @@ fn decode(outputs: &[Vec<f32>], h: usize, w: usize, threshold: f32) -> Vec<Detec
                     *kp = [(k[2 * n] + c as f32) * s, (k[2 * n + 1] + r as f32) * s];
                 }
                 faces.push(Detection {
-                    bbox: BBox { x1: cx - bw / 2.0, y1: cy - bh / 2.0, x2: cx + bw / 2.0, y2: cy + bh / 2.0 },
+                    bbox: BBox {
+                        x1: cx - bw / 2.0,
+                        y1: cy - bh / 2.0,
+                        x2: cx + bw / 2.0,
+                        y2: cy + bh / 2.0,
+                    },
                     score,
                     keypoints,
                 });
@@ -170,7 +205,16 @@ mod tests {
     use super::*;
 
     fn det(x1: f32, score: f32) -> Detection {
-        Detection { bbox: BBox { x1, y1: 0.0, x2: x1 + 10.0, y2: 10.0 }, score, keypoints: [[0.0; 2]; 5] }
+        Detection {
+            bbox: BBox {
+                x1,
+                y1: 0.0,
+                x2: x1 + 10.0,
+                y2: 10.0,
+            },
+            score,
+            keypoints: [[0.0; 2]; 5],
+        }
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub struct FaceEmbedder {
 impl FaceEmbedder {
     /// Loads and plans the model.
     pub fn new(bytes: &[u8]) -> Result<Self> {
-        Ok(Self { plan: OnnxGraph::parse("mobilefacenet", bytes)?.plan(&[1, 3, SIZE, SIZE], &[])? })
+        Ok(Self {
+            plan: OnnxGraph::parse("mobilefacenet", bytes)?.plan(&[1, 3, SIZE, SIZE], &[])?,
+        })
     }
 
     /// The aligned model input (also used by the reference tests). `None` when the keypoints
@@ -41,7 +43,10 @@ impl FaceEmbedder {
         let s = Sampling {
             width: SIZE,
             height: SIZE,
-            normalize: Normalize::RgbAffine { mean: 127.5, scale: 1.0 / 128.0 },
+            normalize: Normalize::RgbAffine {
+                mean: 127.5,
+                scale: 1.0 / 128.0,
+            },
             border: Border::Zero,
             antialias: true,
         };
@@ -50,9 +55,13 @@ impl FaceEmbedder {
 
     /// The normalised embedding of the face with these keypoints, `None` if they are degenerate.
     pub fn embed(&self, frame: &FrameRef, keypoints: &[Point; 5]) -> Result<Option<Embedding>> {
-        let Some(input) = Self::input(frame, keypoints) else { return Ok(None) };
+        let Some(input) = Self::input(frame, keypoints) else {
+            return Ok(None);
+        };
         let out = run("mobilefacenet", &self.plan, input)?;
-        Ok(Some(l2_normalize(out.into_iter().next().unwrap_or_default())))
+        Ok(Some(l2_normalize(
+            out.into_iter().next().unwrap_or_default(),
+        )))
     }
 }
 

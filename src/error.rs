@@ -12,11 +12,21 @@ use std::path::PathBuf;
 pub enum Error {
     /// A model file named in the manifest is not where the loader looked.
     #[error("model file `{file}` (role {role}) not found in {}: {hint}", dir.display())]
-    ModelMissing { role: String, file: String, dir: PathBuf, hint: String },
+    ModelMissing {
+        role: String,
+        file: String,
+        dir: PathBuf,
+        hint: String,
+    },
 
     /// A model file exists but its bytes are not the ones the manifest pins.
     #[error("model file `{file}` is corrupt or a different version: sha256 {actual}, expected {expected}; {hint}")]
-    ModelChecksum { file: String, actual: String, expected: String, hint: String },
+    ModelChecksum {
+        file: String,
+        actual: String,
+        expected: String,
+        hint: String,
+    },
 
     /// tract could not parse, type or optimise a model.
     #[error("model `{file}` could not be loaded: {message}")]
@@ -28,7 +38,10 @@ pub enum Error {
 
     /// Running a model failed (corrupt model or a bug; never the caller's input).
     #[error("inference failed in `{model}`: {message}")]
-    Inference { model: &'static str, message: String },
+    Inference {
+        model: &'static str,
+        message: String,
+    },
 
     /// The input was empty.
     #[error("empty input: {0}")]

@@ -75,7 +75,10 @@ pub struct EvalReport {
 pub fn evaluate(engine: &Engine, dir: &Path, threshold: f32) -> Result<EvalReport> {
     let classes = list_classes(dir)?;
     if !classes.contains_key("live") {
-        return Err(Error::InvalidArgument(format!("{} has no live/ folder (see the eval layout)", dir.display())));
+        return Err(Error::InvalidArgument(format!(
+            "{} has no live/ folder (see the eval layout)",
+            dir.display()
+        )));
     }
     let limits = ImageLimits::default();
     let mut stats: BTreeMap<String, ClassStats> = BTreeMap::new();
@@ -99,25 +102,44 @@ pub fn evaluate(engine: &Engine, dir: &Path, threshold: f32) -> Result<EvalRepor
                 Some(v) if v >= threshold => s.accepted += 1,
                 Some(_) => {}
             }
-            samples.push(SampleResult { path, class: class.clone(), score });
+            samples.push(SampleResult {
+                path,
+                class: class.clone(),
+                score,
+            });
         }
     }
     let bona_fide = stats.remove("live").unwrap_or_default();
     let bpcer = 1.0 - bona_fide.accept_rate();
-    let apcer: BTreeMap<String, f64> = stats.iter().map(|(k, v)| (k.clone(), v.accept_rate())).collect();
+    let apcer: BTreeMap<String, f64> = stats
+        .iter()
+        .map(|(k, v)| (k.clone(), v.accept_rate()))
+        .collect();
     let apcer_max = apcer.values().copied().fold(0.0, f64::max);
-    Ok(EvalReport { threshold, bona_fide, bpcer, attacks: stats, apcer, apcer_max, samples })
+    Ok(EvalReport {
+        threshold,
+        bona_fide,
+        bpcer,
+        attacks: stats,
+        apcer,
+        apcer_max,
+        samples,
+    })
 }
 
 fn list_classes(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
-    let read = |d: &Path| std::fs::read_dir(d).map_err(|e| Error::InvalidArgument(format!("{}: {e}", d.display())));
+    let read = |d: &Path| {
+        std::fs::read_dir(d).map_err(|e| Error::InvalidArgument(format!("{}: {e}", d.display())))
+    };
     let mut classes = BTreeMap::new();
     for entry in read(dir)?.flatten() {
         let path = entry.path();
         if !path.is_dir() {
             continue;
         }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
@@ -133,12 +155,18 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 8 {
         return; // symlink loops
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
             collect_images(&path, out, depth + 1);
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXT.contains(&e.to_ascii_lowercase().as_str())) {
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXT.contains(&e.to_ascii_lowercase().as_str()))
+        {
             out.push(path);
         }
     }

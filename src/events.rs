@@ -47,7 +47,10 @@ pub enum Event {
     /// The user must now perform `action`.
     ChallengeStart { action: ChallengeAction },
     /// The outcome of the current challenge.
-    ChallengeResult { action: ChallengeAction, status: ChallengeStatus },
+    ChallengeResult {
+        action: ChallengeAction,
+        status: ChallengeStatus,
+    },
     /// The session's decision: `passed` lists completed challenges; `confidence` is the
     /// aggregated real probability scaled by the fraction of challenges passed.
     FinalResult {
@@ -63,7 +66,10 @@ pub enum Event {
 impl Event {
     /// A guidance event with the default English message.
     pub fn guidance(reason: Guidance) -> Self {
-        Event::Guidance { reason, message: reason.message().to_owned() }
+        Event::Guidance {
+            reason,
+            message: reason.message().to_owned(),
+        }
     }
 }
 
@@ -75,28 +81,48 @@ mod tests {
     #[test]
     fn events_serialise_exactly_as_seed_003() {
         let cases = [
-            (Event::Phase { value: Phase::Passive }, json!({"type": "phase", "value": "passive"})),
             (
-                Event::FrameResult { confidence: 0.874, label: Label::Real },
+                Event::Phase {
+                    value: Phase::Passive,
+                },
+                json!({"type": "phase", "value": "passive"}),
+            ),
+            (
+                Event::FrameResult {
+                    confidence: 0.874,
+                    label: Label::Real,
+                },
                 json!({"type": "frame_result", "confidence": 0.874, "label": "REAL"}),
             ),
             (
-                Event::ChallengeStart { action: ChallengeAction::Blink },
+                Event::ChallengeStart {
+                    action: ChallengeAction::Blink,
+                },
                 json!({"type": "challenge_start", "action": "BLINK"}),
             ),
             (
-                Event::ChallengeResult { action: ChallengeAction::LookLeft, status: ChallengeStatus::Passed },
+                Event::ChallengeResult {
+                    action: ChallengeAction::LookLeft,
+                    status: ChallengeStatus::Passed,
+                },
                 json!({"type": "challenge_result", "action": "LOOK LEFT", "status": "passed"}),
             ),
             (
-                Event::FinalResult { label: Label::Fake, passed: vec![], confidence: Some(0.34) },
+                Event::FinalResult {
+                    label: Label::Fake,
+                    passed: vec![],
+                    confidence: Some(0.34),
+                },
                 json!({"type": "final_result", "label": "FAKE", "passed": [], "confidence": 0.34}),
             ),
         ];
         for (event, expected) in cases {
             let v = serde_json::to_value(&event).unwrap();
             // f32 → JSON goes through f64: compare numbers with a tolerance, the rest exactly.
-            assert_eq!(v.as_object().unwrap().keys().collect::<Vec<_>>(), expected.as_object().unwrap().keys().collect::<Vec<_>>());
+            assert_eq!(
+                v.as_object().unwrap().keys().collect::<Vec<_>>(),
+                expected.as_object().unwrap().keys().collect::<Vec<_>>()
+            );
             for (k, e) in expected.as_object().unwrap() {
                 match e.as_f64() {
                     Some(x) => assert!((v[k].as_f64().unwrap() - x).abs() < 1e-6, "{k}"),
@@ -113,7 +139,12 @@ mod tests {
         let e: Event =
             serde_json::from_value(json!({"type": "final_result", "label": "REAL", "passed": ["BLINK", "LOOK_RIGHT"], "confidence": 0.91}))
                 .unwrap();
-        let Event::FinalResult { passed, .. } = e else { panic!() };
-        assert_eq!(passed, vec![ChallengeAction::Blink, ChallengeAction::LookRight]);
+        let Event::FinalResult { passed, .. } = e else {
+            panic!()
+        };
+        assert_eq!(
+            passed,
+            vec![ChallengeAction::Blink, ChallengeAction::LookRight]
+        );
     }
 }

@@ -48,7 +48,9 @@ impl<'a> FrameRef<'a> {
     /// Wraps a pixel buffer, checking that its length matches the declared size.
     pub fn new(width: u32, height: u32, format: PixelFormat, data: &'a [u8]) -> Result<Self> {
         if width == 0 || height == 0 {
-            return Err(Error::InvalidFrame(format!("{width}x{height} frame has no pixels")));
+            return Err(Error::InvalidFrame(format!(
+                "{width}x{height} frame has no pixels"
+            )));
         }
         if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
             return Err(Error::InvalidFrame(format!(
@@ -62,7 +64,12 @@ impl<'a> FrameRef<'a> {
                 data.len()
             )));
         }
-        Ok(Self { width, height, format, data })
+        Ok(Self {
+            width,
+            height,
+            format,
+            data,
+        })
     }
 
     /// Frame width in pixels.
@@ -90,7 +97,11 @@ impl<'a> FrameRef<'a> {
     pub(crate) fn rgb_at(&self, x: usize, y: usize) -> [f32; 3] {
         let c = self.format.channels();
         let i = (y * self.width as usize + x) * c;
-        [self.data[i] as f32, self.data[i + 1] as f32, self.data[i + 2] as f32]
+        [
+            self.data[i] as f32,
+            self.data[i + 1] as f32,
+            self.data[i + 2] as f32,
+        ]
     }
 }
 
@@ -106,12 +117,21 @@ impl Frame {
     /// Takes ownership of an RGB8 buffer, validating its size.
     pub fn from_rgb(width: u32, height: u32, data: Vec<u8>) -> Result<Self> {
         FrameRef::new(width, height, PixelFormat::Rgb8, &data)?;
-        Ok(Self { width, height, data })
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
     }
 
     /// Borrows the frame for the pipeline.
     pub fn as_ref(&self) -> FrameRef<'_> {
-        FrameRef { width: self.width, height: self.height, format: PixelFormat::Rgb8, data: &self.data }
+        FrameRef {
+            width: self.width,
+            height: self.height,
+            format: PixelFormat::Rgb8,
+            data: &self.data,
+        }
     }
 
     /// Width in pixels.
@@ -133,7 +153,11 @@ impl Frame {
 impl From<image::RgbImage> for Frame {
     fn from(img: image::RgbImage) -> Self {
         let (width, height) = img.dimensions();
-        Self { width, height, data: img.into_raw() }
+        Self {
+            width,
+            height,
+            data: img.into_raw(),
+        }
     }
 }
 
@@ -152,7 +176,11 @@ impl Default for ImageLimits {
     fn default() -> Self {
         // 8192 px covers every phone camera; a 20000x20000 header (1.2 GB RGB) is refused
         // before any pixel buffer exists.
-        Self { max_side: 8192, min_side: 32, max_alloc: 512 * 1024 * 1024 }
+        Self {
+            max_side: 8192,
+            min_side: 32,
+            max_alloc: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -186,7 +214,9 @@ pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
     reader.limits(decoder_limits);
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
     // A broken EXIF block must not reject an otherwise fine photo: fall back to "as stored".
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     img.apply_orientation(orientation);
     Ok(Frame::from(img.into_rgb8()))
@@ -194,17 +224,27 @@ pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
 
 fn check_size(width: u32, height: u32, limits: &ImageLimits) -> Result<()> {
     if width > limits.max_side || height > limits.max_side {
-        return Err(Error::ImageTooLarge { width, height, max: limits.max_side });
+        return Err(Error::ImageTooLarge {
+            width,
+            height,
+            max: limits.max_side,
+        });
     }
     if width < limits.min_side || height < limits.min_side {
-        return Err(Error::ImageTooSmall { width, height, min: limits.min_side });
+        return Err(Error::ImageTooSmall {
+            width,
+            height,
+            min: limits.min_side,
+        });
     }
     Ok(())
 }
 
 fn map_image_error(e: image::ImageError) -> Error {
     match e {
-        image::ImageError::Limits(l) => Error::ImageDecode(format!("image exceeds decoding limits: {l}")),
+        image::ImageError::Limits(l) => {
+            Error::ImageDecode(format!("image exceeds decoding limits: {l}"))
+        }
         other => Error::ImageDecode(other.to_string()),
     }
 }

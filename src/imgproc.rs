@@ -59,7 +59,12 @@ impl BBox {
     pub fn square_scaled(&self, factor: f32) -> BBox {
         let [cx, cy] = self.center();
         let half = self.width().max(self.height()) * factor * 0.5;
-        BBox { x1: cx - half, y1: cy - half, x2: cx + half, y2: cy + half }
+        BBox {
+            x1: cx - half,
+            y1: cy - half,
+            x2: cx + half,
+            y2: cy + half,
+        }
     }
     /// The part of the box inside a `w × h` frame.
     pub fn clamp_to(&self, w: f32, h: f32) -> BBox {
@@ -89,12 +94,26 @@ impl Affine {
     pub fn from_box(src: &BBox, out_w: usize, out_h: usize) -> Self {
         let sx = src.width() / out_w as f32;
         let sy = src.height() / out_h as f32;
-        Affine { a: sx, b: 0.0, c: src.x1, d: 0.0, e: sy, f: src.y1 }
+        Affine {
+            a: sx,
+            b: 0.0,
+            c: src.x1,
+            d: 0.0,
+            e: sy,
+            f: src.y1,
+        }
     }
 
     /// Uniform scale from the origin (letterboxing: output pixel `p` ↦ frame `p / scale`).
     pub fn scale(scale: f32) -> Self {
-        Affine { a: 1.0 / scale, b: 0.0, c: 0.0, d: 0.0, e: 1.0 / scale, f: 0.0 }
+        Affine {
+            a: 1.0 / scale,
+            b: 0.0,
+            c: 0.0,
+            d: 0.0,
+            e: 1.0 / scale,
+            f: 0.0,
+        }
     }
 
     /// A square crop of side `side` frame pixels centred on `center`, rotated by `angle`
@@ -109,7 +128,14 @@ impl Affine {
         let b = -sin * s;
         let d = sin * s;
         let e = cos * s;
-        Affine { a, b, c: center[0] - a * half - b * half, d, e, f: center[1] - d * half - e * half }
+        Affine {
+            a,
+            b,
+            c: center[0] - a * half - b * half,
+            d,
+            e,
+            f: center[1] - d * half - e * half,
+        }
     }
 
     /// The least-squares similarity transform (rotation, uniform scale, translation) taking
@@ -120,7 +146,9 @@ impl Affine {
             return None;
         }
         let mean = |p: &[Point]| {
-            let (sx, sy) = p[..n].iter().fold((0.0, 0.0), |(x, y), q| (x + q[0], y + q[1]));
+            let (sx, sy) = p[..n]
+                .iter()
+                .fold((0.0, 0.0), |(x, y), q| (x + q[0], y + q[1]));
             [sx / n as f32, sy / n as f32]
         };
         let (mf, mt) = (mean(from), mean(to));
@@ -149,12 +177,17 @@ impl Affine {
     /// Applies the transform to a point.
     #[inline(always)]
     pub fn apply(&self, p: Point) -> Point {
-        [self.a * p[0] + self.b * p[1] + self.c, self.d * p[0] + self.e * p[1] + self.f]
+        [
+            self.a * p[0] + self.b * p[1] + self.c,
+            self.d * p[0] + self.e * p[1] + self.f,
+        ]
     }
 
     /// How many source pixels one output pixel spans (the larger axis).
     pub fn footprint(&self) -> f32 {
-        (self.a * self.a + self.d * self.d).sqrt().max((self.b * self.b + self.e * self.e).sqrt())
+        (self.a * self.a + self.d * self.d)
+            .sqrt()
+            .max((self.b * self.b + self.e * self.e).sqrt())
     }
 }
 
@@ -220,7 +253,11 @@ pub fn sample_planar(frame: &FrameRef, map: &Affine, s: &Sampling) -> Vec<f32> {
     let c = s.normalize.channels();
     let plane = s.width * s.height;
     let mut out = vec![0.0f32; c * plane];
-    let taps = if s.antialias { (map.footprint() / 1.5).ceil().clamp(1.0, 4.0) as usize } else { 1 };
+    let taps = if s.antialias {
+        (map.footprint() / 1.5).ceil().clamp(1.0, 4.0) as usize
+    } else {
+        1
+    };
     let step = 1.0 / taps as f32;
     let fw = frame.width() as i64;
     let fh = frame.height() as i64;
@@ -329,7 +366,14 @@ mod tests {
 
     #[test]
     fn similarity_recovers_a_known_transform() {
-        let t = Affine { a: 0.8, b: -0.6, c: 10.0, d: 0.6, e: 0.8, f: -4.0 };
+        let t = Affine {
+            a: 0.8,
+            b: -0.6,
+            c: 10.0,
+            d: 0.6,
+            e: 0.8,
+            f: -4.0,
+        };
         let from = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [7.0, 3.0]];
         let to: Vec<Point> = from.iter().map(|p| t.apply(*p)).collect();
         let s = Affine::similarity(&from, &to).unwrap();
@@ -351,7 +395,13 @@ mod tests {
     fn sampling_identity_reproduces_pixels() {
         let data: Vec<u8> = (0..4 * 3 * 3).map(|v| v as u8).collect();
         let frame = FrameRef::new(4, 3, crate::frame::PixelFormat::Rgb8, &data).unwrap();
-        let s = Sampling { width: 4, height: 3, normalize: Normalize::Bgr255, border: Border::Zero, antialias: false };
+        let s = Sampling {
+            width: 4,
+            height: 3,
+            normalize: Normalize::Bgr255,
+            border: Border::Zero,
+            antialias: false,
+        };
         let out = sample_planar(&frame, &Affine::scale(1.0), &s);
         // B plane, pixel (1, 2): byte index (2*4+1)*3 + 2
         assert_eq!(out[2 * 4 + 1], ((2 * 4 + 1) * 3 + 2) as f32);

@@ -14,7 +14,15 @@ use crate::imgproc::{sample_tensor, Affine, BBox, Border, Normalize, Point, Samp
 use crate::models::{run, OnnxGraph, Plan};
 
 const SIZE: usize = 192;
-const OUTPUTS: [&str; 7] = ["mesh", "face_flag", "left_eye", "right_eye", "left_iris", "right_iris", "lips"];
+const OUTPUTS: [&str; 7] = [
+    "mesh",
+    "face_flag",
+    "left_eye",
+    "right_eye",
+    "left_iris",
+    "right_iris",
+    "lips",
+];
 
 // Mesh indices (MediaPipe canonical face).
 const CHEEK_IMAGE_LEFT: usize = 234;
@@ -71,7 +79,12 @@ impl FaceLandmarks {
 
     /// Bounding box of the mesh.
     pub fn bbox(&self) -> BBox {
-        let mut b = BBox { x1: f32::MAX, y1: f32::MAX, x2: f32::MIN, y2: f32::MIN };
+        let mut b = BBox {
+            x1: f32::MAX,
+            y1: f32::MAX,
+            x2: f32::MIN,
+            y2: f32::MIN,
+        };
         for p in &self.points[..468.min(self.points.len())] {
             b.x1 = b.x1.min(p[0]);
             b.y1 = b.y1.min(p[1]);
@@ -94,7 +107,11 @@ impl MeshRoi {
     /// From a detector box and its eye keypoints: side 1.5 × max(w, h), eye line horizontal.
     pub fn from_detection(bbox: &BBox, right_eye: Point, left_eye: Point) -> Self {
         let angle = (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]);
-        Self { center: bbox.center(), side: 1.5 * bbox.width().max(bbox.height()), angle }
+        Self {
+            center: bbox.center(),
+            side: 1.5 * bbox.width().max(bbox.height()),
+            angle,
+        }
     }
 }
 
@@ -114,7 +131,13 @@ impl FaceMesh {
     /// The model input for a region of interest (also used by the reference tests).
     pub fn input(frame: &FrameRef, roi: &MeshRoi) -> (tract_onnx::prelude::Tensor, Affine) {
         let map = Affine::rotated_square(roi.center, roi.side, roi.angle, SIZE);
-        let s = Sampling { width: SIZE, height: SIZE, normalize: Normalize::Rgb01, border: Border::Zero, antialias: false };
+        let s = Sampling {
+            width: SIZE,
+            height: SIZE,
+            normalize: Normalize::Rgb01,
+            border: Border::Zero,
+            antialias: false,
+        };
         (sample_tensor(frame, &map, &s), map)
     }
 
@@ -132,8 +155,9 @@ fn to_frame(map: &Affine, x: f32, y: f32) -> Point {
 
 /// Maps the raw outputs back to the frame and derives the geometry.
 fn assemble(out: &[Vec<f32>], map: &Affine, z_scale: f32) -> FaceLandmarks {
-    let (mesh, flag, left_eye, right_eye, left_iris, right_iris, lips) =
-        (&out[0], out[1][0], &out[2], &out[3], &out[4], &out[5], &out[6]);
+    let (mesh, flag, left_eye, right_eye, left_iris, right_iris, lips) = (
+        &out[0], out[1][0], &out[2], &out[3], &out[4], &out[5], &out[6],
+    );
     let mut points: Vec<[f32; 3]> = mesh
         .chunks_exact(3)
         .map(|c| {
@@ -142,7 +166,11 @@ fn assemble(out: &[Vec<f32>], map: &Affine, z_scale: f32) -> FaceLandmarks {
         })
         .collect();
     // Refined eye and lip contours replace their mesh points (x, y only: z stays the mesh's).
-    for (contour, indices) in [(left_eye, &LEFT_EYE_MESH[..]), (right_eye, &RIGHT_EYE_MESH[..]), (lips, &LIPS_MESH[..])] {
+    for (contour, indices) in [
+        (left_eye, &LEFT_EYE_MESH[..]),
+        (right_eye, &RIGHT_EYE_MESH[..]),
+        (lips, &LIPS_MESH[..]),
+    ] {
         for (i, &m) in indices.iter().enumerate() {
             if let (Some(c), Some(p)) = (contour.get(2 * i..2 * i + 2), points.get_mut(m)) {
                 let [x, y] = to_frame(map, c[0], c[1]);
@@ -160,7 +188,13 @@ fn assemble(out: &[Vec<f32>], map: &Affine, z_scale: f32) -> FaceLandmarks {
     let ear = [eye_aspect_ratio(left_eye), eye_aspect_ratio(right_eye)];
     let mouth = mouth(&points);
     let pose = pose(&points);
-    FaceLandmarks { points, presence: sigmoid(flag), ear, mouth, pose }
+    FaceLandmarks {
+        points,
+        presence: sigmoid(flag),
+        ear,
+        mouth,
+        pose,
+    }
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -218,21 +252,22 @@ fn pose(points: &[[f32; 3]]) -> Pose {
 // Which mesh points the refined contours stand for (MediaPipe's landmarks_refinement_calculator
 // tables for the attention model): 71 per eye, 80 for the lips.
 const LEFT_EYE_MESH: [usize; 71] = [
-    33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 130, 25, 110, 24, 23, 22, 26, 112,
-    243, 247, 30, 29, 27, 28, 56, 190, 226, 31, 228, 229, 230, 231, 232, 233, 244, 113, 225, 224, 223, 222, 221, 189,
-    35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121, 128, 245, 156, 70, 63, 105, 66, 107, 55, 193,
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 130, 25, 110, 24,
+    23, 22, 26, 112, 243, 247, 30, 29, 27, 28, 56, 190, 226, 31, 228, 229, 230, 231, 232, 233, 244,
+    113, 225, 224, 223, 222, 221, 189, 35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121,
+    128, 245, 156, 70, 63, 105, 66, 107, 55, 193,
 ];
 const RIGHT_EYE_MESH: [usize; 71] = [
-    263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398, 359, 255, 339, 254, 253, 252, 256,
-    341, 463, 467, 260, 259, 257, 258, 286, 414, 446, 261, 448, 449, 450, 451, 452, 453, 464, 342, 445, 444, 443, 442,
-    441, 413, 265, 353, 276, 283, 282, 295, 372, 340, 346, 347, 348, 349, 350, 357, 465, 383, 300, 293, 334, 296, 336,
-    285, 417,
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398, 359, 255, 339,
+    254, 253, 252, 256, 341, 463, 467, 260, 259, 257, 258, 286, 414, 446, 261, 448, 449, 450, 451,
+    452, 453, 464, 342, 445, 444, 443, 442, 441, 413, 265, 353, 276, 283, 282, 295, 372, 340, 346,
+    347, 348, 349, 350, 357, 465, 383, 300, 293, 334, 296, 336, 285, 417,
 ];
 const LIPS_MESH: [usize; 80] = [
-    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409, 78, 95, 88, 178, 87, 14,
-    317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415, 76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306,
-    184, 74, 73, 72, 11, 302, 303, 304, 408, 62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292, 183, 42, 41, 38, 12, 268,
-    271, 272, 407,
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409, 78,
+    95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415, 76, 77,
+    90, 180, 85, 16, 315, 404, 320, 307, 306, 184, 74, 73, 72, 11, 302, 303, 304, 408, 62, 96, 89,
+    179, 86, 15, 316, 403, 319, 325, 292, 183, 42, 41, 38, 12, 268, 271, 272, 407,
 ];
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod attributes;
 pub mod batch;
 pub mod challenge;
 pub mod check;
+#[cfg(not(target_family = "wasm"))]
+pub mod clip;
 pub mod detect;
 pub mod embed;
 pub mod error;

@@ -48,7 +48,9 @@ pub enum ModelRole {
 
 impl std::fmt::Display for ModelRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         f.write_str(s.as_deref().unwrap_or("?"))
     }
 }
@@ -88,8 +90,11 @@ impl Manifest {
 
     /// Parses manifest TOML.
     pub fn parse(text: &str) -> Result<Self> {
-        let file: ManifestFile = toml::from_str(text).map_err(|e| Error::Manifest(e.to_string()))?;
-        Ok(Self { entries: file.model })
+        let file: ManifestFile =
+            toml::from_str(text).map_err(|e| Error::Manifest(e.to_string()))?;
+        Ok(Self {
+            entries: file.model,
+        })
     }
 
     /// All entries.
@@ -129,12 +134,16 @@ impl ModelSource {
     pub fn bytes(&self, entry: &ModelEntry) -> Result<Vec<u8>> {
         let bytes = match self {
             ModelSource::Dir(dir) => read_model_file(dir, entry)?,
-            ModelSource::Memory(map) => map.get(&entry.file).cloned().ok_or_else(|| Error::ModelMissing {
-                role: entry.role.to_string(),
-                file: entry.file.clone(),
-                dir: PathBuf::from("<memory>"),
-                hint: "pass the file's bytes to the loader".into(),
-            })?,
+            ModelSource::Memory(map) => {
+                map.get(&entry.file)
+                    .cloned()
+                    .ok_or_else(|| Error::ModelMissing {
+                        role: entry.role.to_string(),
+                        file: entry.file.clone(),
+                        dir: PathBuf::from("<memory>"),
+                        hint: "pass the file's bytes to the loader".into(),
+                    })?
+            }
         };
         verify_sha256(entry, &bytes)?;
         Ok(bytes)
@@ -180,25 +189,40 @@ impl OnnxGraph {
     pub fn parse(name: &'static str, bytes: &[u8]) -> Result<Self> {
         let model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(bytes))
-            .map_err(|e| Error::ModelLoad { file: name.into(), message: format!("{e:#}") })?;
+            .map_err(|e| Error::ModelLoad {
+                file: name.into(),
+                message: format!("{e:#}"),
+            })?;
         Ok(Self { name, model })
     }
 
     /// Fixes the input shape, selects outputs by name (in that order), optimises and plans.
     pub fn plan(&self, input_shape: &[usize], outputs: &[&str]) -> Result<Plan> {
-        let fail = |e: TractError| Error::ModelLoad { file: self.name.into(), message: format!("{e:#}") };
+        let fail = |e: TractError| Error::ModelLoad {
+            file: self.name.into(),
+            message: format!("{e:#}"),
+        };
         let mut model = self.model.clone();
-        model.set_input_fact(0, f32::fact(input_shape).into()).map_err(fail)?;
+        model
+            .set_input_fact(0, f32::fact(input_shape).into())
+            .map_err(fail)?;
         if !outputs.is_empty() {
             model.select_outputs_by_name(outputs).map_err(fail)?;
         }
-        model.into_optimized().map_err(fail)?.into_runnable().map_err(fail)
+        model
+            .into_optimized()
+            .map_err(fail)?
+            .into_runnable()
+            .map_err(fail)
     }
 }
 
 /// Runs a plan on one input and returns its outputs as flat f32 vectors.
 pub fn run(model: &'static str, plan: &Plan, input: Tensor) -> Result<Vec<Vec<f32>>> {
-    let fail = |e: TractError| Error::Inference { model, message: format!("{e:#}") };
+    let fail = |e: TractError| Error::Inference {
+        model,
+        message: format!("{e:#}"),
+    };
     let outputs = plan.run(tvec!(input.into())).map_err(fail)?;
     outputs
         .iter()
@@ -227,7 +251,11 @@ mod tests {
             ModelRole::Emotion,
             ModelRole::PadCeleba,
         ] {
-            assert_eq!(m.entries().iter().filter(|e| e.role == role).count(), 1, "{role}");
+            assert_eq!(
+                m.entries().iter().filter(|e| e.role == role).count(),
+                1,
+                "{role}"
+            );
         }
         assert!(m.entry(ModelRole::PadCeleba).unwrap().optional);
         assert!(!m.entry(ModelRole::PadV2).unwrap().optional);
@@ -238,7 +266,10 @@ mod tests {
         let m = Manifest::builtin().unwrap();
         let e = m.entry(ModelRole::Emotion).unwrap();
         let err = verify_sha256(e, b"not a model").unwrap_err();
-        assert!(err.to_string().contains("attr_emotion_oarriaga.onnx"), "{err}");
+        assert!(
+            err.to_string().contains("attr_emotion_oarriaga.onnx"),
+            "{err}"
+        );
         assert_eq!(err.code(), "model_checksum");
     }
 }

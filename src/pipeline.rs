@@ -63,11 +63,26 @@ pub struct Stages {
 
 impl Stages {
     /// Anti-spoofing only (the per-frame default).
-    pub const PAD: Stages = Stages { pad: true, embedding: false, emotion: false, age_gender: false };
+    pub const PAD: Stages = Stages {
+        pad: true,
+        embedding: false,
+        emotion: false,
+        age_gender: false,
+    };
     /// Landmarks only (cheap frames for blink and pose tracking).
-    pub const GEOMETRY: Stages = Stages { pad: false, embedding: false, emotion: false, age_gender: false };
+    pub const GEOMETRY: Stages = Stages {
+        pad: false,
+        embedding: false,
+        emotion: false,
+        age_gender: false,
+    };
     /// Everything.
-    pub const ALL: Stages = Stages { pad: true, embedding: true, emotion: true, age_gender: true };
+    pub const ALL: Stages = Stages {
+        pad: true,
+        embedding: true,
+        emotion: true,
+        age_gender: true,
+    };
 }
 
 /// Milliseconds spent per stage.
@@ -122,7 +137,9 @@ impl FrameRecord {
     /// True when a liveness decision can be based on this frame: one face, anti-spoofing ran,
     /// and nothing blocks a decision.
     pub fn is_usable(&self) -> bool {
-        self.faces.len() == 1 && self.pad_real().is_some() && !self.guidance.iter().any(|g| g.blocks_decision())
+        self.faces.len() == 1
+            && self.pad_real().is_some()
+            && !self.guidance.iter().any(|g| g.blocks_decision())
     }
 }
 
@@ -148,10 +165,18 @@ impl Engine {
             detector: FaceDetector::new(&bytes(ModelRole::Detector)?, config.detector.clone())?,
             mesh: FaceMesh::new(&bytes(ModelRole::Landmarks)?)?,
             pad: MiniFasNet::new(&bytes(ModelRole::PadV2)?, &bytes(ModelRole::PadV1se)?)?,
-            celeba: if config.celeba_pad { Some(CelebaPad::new(&bytes(ModelRole::PadCeleba)?)?) } else { None },
+            celeba: if config.celeba_pad {
+                Some(CelebaPad::new(&bytes(ModelRole::PadCeleba)?)?)
+            } else {
+                None
+            },
             embedder: FaceEmbedder::new(&bytes(ModelRole::Embedding)?)?,
             emotion: EmotionModel::new(&bytes(ModelRole::Emotion)?)?,
-            age_gender: if config.age_gender { Some(AgeGenderModel::new(&bytes(ModelRole::AgeGender)?)?) } else { None },
+            age_gender: if config.age_gender {
+                Some(AgeGenderModel::new(&bytes(ModelRole::AgeGender)?)?)
+            } else {
+                None
+            },
             config,
         })
     }
@@ -184,10 +209,24 @@ impl Engine {
             face.as_ref().map(|f| &f.landmarks),
         );
         timings.total_ms = ms(start);
-        Ok(FrameRecord { t_ms, width: frame.width(), height: frame.height(), faces, face, guidance, timings })
+        Ok(FrameRecord {
+            t_ms,
+            width: frame.width(),
+            height: frame.height(),
+            faces,
+            face,
+            guidance,
+            timings,
+        })
     }
 
-    fn analyze_face(&self, frame: &FrameRef, det: Detection, stages: Stages, t: &mut Timings) -> Result<FaceRecord> {
+    fn analyze_face(
+        &self,
+        frame: &FrameRef,
+        det: Detection,
+        stages: Stages,
+        t: &mut Timings,
+    ) -> Result<FaceRecord> {
         let clock = Instant::now();
         let roi = MeshRoi::from_detection(&det.bbox, det.keypoints[0], det.keypoints[1]);
         let landmarks = self.mesh.landmarks(frame, &roi)?;
@@ -207,18 +246,34 @@ impl Engine {
         t.pad_ms = ms(clock);
 
         let clock = Instant::now();
-        let embedding = if stages.embedding { self.embedder.embed(frame, &det.keypoints)? } else { None };
+        let embedding = if stages.embedding {
+            self.embedder.embed(frame, &det.keypoints)?
+        } else {
+            None
+        };
         t.embed_ms = ms(clock);
 
         let clock = Instant::now();
-        let emotions = if stages.emotion { Some(self.emotion.classify(frame, &det.bbox)?) } else { None };
+        let emotions = if stages.emotion {
+            Some(self.emotion.classify(frame, &det.bbox)?)
+        } else {
+            None
+        };
         let age_gender = match (&self.age_gender, stages.age_gender) {
             (Some(model), true) => Some(model.estimate(frame, &det.bbox)?),
             _ => None,
         };
         t.attributes_ms = ms(clock);
 
-        Ok(FaceRecord { detection: det, landmarks, quality, pad, embedding, emotions, age_gender })
+        Ok(FaceRecord {
+            detection: det,
+            landmarks,
+            quality,
+            pad,
+            embedding,
+            emotions,
+            age_gender,
+        })
     }
 
     /// Embeds the face with these keypoints (face match against a still).
@@ -229,7 +284,9 @@ impl Engine {
 
 /// The largest face: the person nearest the camera is the one being checked.
 pub fn main_face(faces: &[Detection]) -> Option<&Detection> {
-    faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    faces
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
 }
 
 fn ms(since: Instant) -> f32 {

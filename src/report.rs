@@ -69,7 +69,10 @@ fn pct(score: f32) -> f64 {
 /// `(confidence, prediction_confidence)`: zeroed on fake, raw kept.
 fn confidences(l: Option<&Liveness>) -> (Option<f64>, Option<f64>) {
     match l {
-        Some(l) => (Some(if l.real { pct(l.score) } else { 0.0 }), Some(pct(l.score))),
+        Some(l) => (
+            Some(if l.real { pct(l.score) } else { 0.0 }),
+            Some(pct(l.score)),
+        ),
         None => (None, None),
     }
 }
@@ -148,10 +151,16 @@ fn overall(o: &CheckOutcome) -> (String, f64) {
     match (image, video, &o.facematch) {
         (Some(i), Some(v), Some(fm)) => {
             let pass = i.real && v.real && fm.result;
-            let conf = if pass { ((pct(i.score) + pct(v.score) + fm.confidence as f64) / 3.0 * 100.0).round() / 100.0 } else { 0.0 };
+            let conf = if pass {
+                ((pct(i.score) + pct(v.score) + fm.confidence as f64) / 3.0 * 100.0).round() / 100.0
+            } else {
+                0.0
+            };
             (StrBool::of(pass).as_str().to_owned(), conf)
         }
-        (Some(l), None, _) | (None, Some(l), _) => (label(Some(l)), if l.real { pct(l.score) } else { 0.0 }),
+        (Some(l), None, _) | (None, Some(l), _) => {
+            (label(Some(l)), if l.real { pct(l.score) } else { 0.0 })
+        }
         _ => ("N/A".to_owned(), 0.0),
     }
 }
@@ -170,7 +179,12 @@ impl From<&CheckOutcome> for LivenessV2 {
     fn from(o: &CheckOutcome) -> Self {
         let img = o.image.as_ref().map(|i| &i.liveness);
         let (ic, ipc) = confidences(img);
-        let image = ImageBlock { input_provided: StrBool::of(o.image.is_some()), result: label(img), confidence: ic, prediction_confidence: ipc };
+        let image = ImageBlock {
+            input_provided: StrBool::of(o.image.is_some()),
+            result: label(img),
+            confidence: ic,
+            prediction_confidence: ipc,
+        };
 
         let vid = o.video.as_ref();
         let (vc, vpc) = confidences(vid.map(|v| &v.liveness));
@@ -201,7 +215,13 @@ impl From<&CheckOutcome> for LivenessV2 {
             frames_tested: fm.map(|f| f.similarities.len() as u64),
         };
         let (overall_result, overall_confidence) = overall(o);
-        LivenessV2 { image, video, image_video_facematch, overall_result, overall_confidence }
+        LivenessV2 {
+            image,
+            video,
+            image_video_facematch,
+            overall_result,
+            overall_confidence,
+        }
     }
 }
 
@@ -210,7 +230,11 @@ impl From<&CheckOutcome> for LivenessV1 {
         let v2 = LivenessV2::from(o);
         // `result`/`confidence`: the liveness of what was sent, video first (it carries the
         // multi-frame evidence), raw score (v1 documents no zeroing rule).
-        let primary = o.video.as_ref().map(|v| &v.liveness).or(o.image.as_ref().map(|i| &i.liveness));
+        let primary = o
+            .video
+            .as_ref()
+            .map(|v| &v.liveness)
+            .or(o.image.as_ref().map(|i| &i.liveness));
         let vid = o.video.as_ref();
         let enhanced_mode = vid.is_some_and(|v| v.mode == VideoMode::Enhanced);
         LivenessV1 {
@@ -247,28 +271,57 @@ mod tests {
     use crate::pipeline::FrameRecord;
 
     fn record() -> FrameRecord {
-        FrameRecord { t_ms: 0.0, width: 1, height: 1, faces: vec![], face: None, guidance: vec![], timings: Default::default() }
+        FrameRecord {
+            t_ms: 0.0,
+            width: 1,
+            height: 1,
+            faces: vec![],
+            face: None,
+            guidance: vec![],
+            timings: Default::default(),
+        }
     }
 
-    fn outcome(image: Option<(bool, f32)>, video: Option<(bool, f32)>, fm: Option<bool>) -> CheckOutcome {
+    fn outcome(
+        image: Option<(bool, f32)>,
+        video: Option<(bool, f32)>,
+        fm: Option<bool>,
+    ) -> CheckOutcome {
         CheckOutcome {
             params: CheckParams::default(),
-            image: image.map(|(real, score)| ImageCheck { record: record(), liveness: Liveness { real, score } }),
+            image: image.map(|(real, score)| ImageCheck {
+                record: record(),
+                liveness: Liveness { real, score },
+            }),
             video: video.map(|(real, score)| VideoCheck {
                 total_frames: Some(300),
                 frames: vec![record(); 20],
                 real_frames: 18,
                 liveness: Liveness { real, score },
                 blink: Some(true),
-                mode: if image.is_some() { VideoMode::Enhanced } else { VideoMode::VideoOnly },
+                mode: if image.is_some() {
+                    VideoMode::Enhanced
+                } else {
+                    VideoMode::VideoOnly
+                },
             }),
-            facematch: fm.map(|result| FacematchCheck { similarities: vec![0.8, 0.9, 0.85], matched: 3, result, confidence: 85.0 }),
+            facematch: fm.map(|result| FacematchCheck {
+                similarities: vec![0.8, 0.9, 0.85],
+                matched: 3,
+                result,
+                confidence: 85.0,
+            }),
         }
     }
 
     #[test]
     fn v2_has_every_documented_key_with_string_booleans() {
-        let v = serde_json::to_value(LivenessV2::from(&outcome(Some((true, 0.95)), Some((true, 0.9045)), Some(true)))).unwrap();
+        let v = serde_json::to_value(LivenessV2::from(&outcome(
+            Some((true, 0.95)),
+            Some((true, 0.9045)),
+            Some(true),
+        )))
+        .unwrap();
         assert_eq!(v["image"]["input_provided"], "True");
         assert_eq!(v["image"]["result"], "real");
         assert_eq!(v["image"]["confidence"], 95.0);
@@ -284,12 +337,22 @@ mod tests {
         assert_eq!(v["overall_result"], "True");
         assert_eq!(v["overall_confidence"], 90.15);
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["image", "video", "image_video_facematch", "overall_result", "overall_confidence"]);
+        assert_eq!(
+            keys,
+            [
+                "image",
+                "video",
+                "image_video_facematch",
+                "overall_result",
+                "overall_confidence"
+            ]
+        );
     }
 
     #[test]
     fn fake_zeroes_confidence_and_keeps_prediction() {
-        let v = serde_json::to_value(LivenessV2::from(&outcome(Some((false, 0.12)), None, None))).unwrap();
+        let v = serde_json::to_value(LivenessV2::from(&outcome(Some((false, 0.12)), None, None)))
+            .unwrap();
         assert_eq!(v["image"]["result"], "fake");
         assert_eq!(v["image"]["confidence"], 0.0);
         assert_eq!(v["image"]["prediction_confidence"], 12.0);
@@ -308,20 +371,44 @@ mod tests {
 
     #[test]
     fn failed_facematch_fails_overall_with_zero_confidence() {
-        let v = serde_json::to_value(LivenessV2::from(&outcome(Some((true, 0.95)), Some((true, 0.9)), Some(false)))).unwrap();
+        let v = serde_json::to_value(LivenessV2::from(&outcome(
+            Some((true, 0.95)),
+            Some((true, 0.9)),
+            Some(false),
+        )))
+        .unwrap();
         assert_eq!(v["overall_result"], "False");
         assert_eq!(v["overall_confidence"], 0.0);
     }
 
     #[test]
     fn v1_is_flat_with_its_documented_types() {
-        let v = serde_json::to_value(LivenessV1::from(&outcome(Some((true, 0.95)), Some((true, 0.9)), Some(true)))).unwrap();
+        let v = serde_json::to_value(LivenessV1::from(&outcome(
+            Some((true, 0.95)),
+            Some((true, 0.9)),
+            Some(true),
+        )))
+        .unwrap();
         let o = v.as_object().unwrap();
         for key in [
-            "result", "confidence", "blink_detection", "image_input", "video_input", "facematch_result",
-            "facematch_confidence", "facematch_frames_tested", "overall_result", "overall_confidence", "image_result",
-            "image_confidence", "video_frames_analyzed", "real_video_frames", "total_video_frames",
-            "enhanced_detection", "frame_sampling_rate", "max_frames_analyzed",
+            "result",
+            "confidence",
+            "blink_detection",
+            "image_input",
+            "video_input",
+            "facematch_result",
+            "facematch_confidence",
+            "facematch_frames_tested",
+            "overall_result",
+            "overall_confidence",
+            "image_result",
+            "image_confidence",
+            "video_frames_analyzed",
+            "real_video_frames",
+            "total_video_frames",
+            "enhanced_detection",
+            "frame_sampling_rate",
+            "max_frames_analyzed",
         ] {
             assert!(o.contains_key(key), "{key}");
         }

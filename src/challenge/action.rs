@@ -45,7 +45,11 @@ impl ChallengeAction {
 
     /// Parses a comma-separated list (`BLINK,LOOK LEFT,smile`).
     pub fn parse_list(s: &str) -> Result<Vec<Self>, ParseActionError> {
-        s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::parse).collect()
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect()
     }
 }
 
@@ -64,9 +68,22 @@ impl FromStr for ChallengeAction {
     type Err = ParseActionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.trim().chars().map(|c| if c == '_' || c == '-' { ' ' } else { c.to_ascii_uppercase() }).collect();
+        let norm: String = s
+            .trim()
+            .chars()
+            .map(|c| {
+                if c == '_' || c == '-' {
+                    ' '
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect();
         let norm = norm.split_whitespace().collect::<Vec<_>>().join(" ");
-        ChallengeAction::ALL.into_iter().find(|a| a.as_str() == norm).ok_or_else(|| ParseActionError(s.to_owned()))
+        ChallengeAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == norm)
+            .ok_or_else(|| ParseActionError(s.to_owned()))
     }
 }
 
@@ -89,9 +106,18 @@ mod tests {
 
     #[test]
     fn both_spellings_and_any_case_parse() {
-        assert_eq!("LOOK LEFT".parse::<ChallengeAction>().unwrap(), ChallengeAction::LookLeft);
-        assert_eq!("look_right".parse::<ChallengeAction>().unwrap(), ChallengeAction::LookRight);
-        assert_eq!(" Smile ".parse::<ChallengeAction>().unwrap(), ChallengeAction::Smile);
+        assert_eq!(
+            "LOOK LEFT".parse::<ChallengeAction>().unwrap(),
+            ChallengeAction::LookLeft
+        );
+        assert_eq!(
+            "look_right".parse::<ChallengeAction>().unwrap(),
+            ChallengeAction::LookRight
+        );
+        assert_eq!(
+            " Smile ".parse::<ChallengeAction>().unwrap(),
+            ChallengeAction::Smile
+        );
         assert!("WINK".parse::<ChallengeAction>().is_err());
         assert!("".parse::<ChallengeAction>().is_err());
     }

@@ -55,7 +55,12 @@ impl Baseline {
             v.sort_by(f32::total_cmp);
             v[v.len() / 2]
         };
-        Some(Baseline { ear: med(|s| s.ear), yaw: med(|s| s.yaw), pitch: med(|s| s.pitch), mouth_width: med(|s| s.mouth_width) })
+        Some(Baseline {
+            ear: med(|s| s.ear),
+            yaw: med(|s| s.yaw),
+            pitch: med(|s| s.pitch),
+            mouth_width: med(|s| s.mouth_width),
+        })
     }
 }
 
@@ -113,7 +118,15 @@ pub struct ActionDetector {
 impl ActionDetector {
     /// A detector for `action` against the user's baseline.
     pub fn new(action: ChallengeAction, baseline: Baseline, thresholds: ActionThresholds) -> Self {
-        Self { action, baseline, thresholds, seen_open: false, seen_closed: false, holding_since: None, held_frames: 0 }
+        Self {
+            action,
+            baseline,
+            thresholds,
+            seen_open: false,
+            seen_closed: false,
+            holding_since: None,
+            held_frames: 0,
+        }
     }
 
     /// The action being watched.
@@ -125,12 +138,23 @@ impl ActionDetector {
     pub fn push(&mut self, s: &Sample) -> bool {
         match self.action {
             ChallengeAction::Blink => self.push_blink(s),
-            ChallengeAction::LookLeft => self.hold(s, s.yaw - self.baseline.yaw >= self.thresholds.yaw_deg),
-            ChallengeAction::LookRight => self.hold(s, self.baseline.yaw - s.yaw >= self.thresholds.yaw_deg),
-            ChallengeAction::LookUp => self.hold(s, s.pitch - self.baseline.pitch >= self.thresholds.pitch_deg),
-            ChallengeAction::LookDown => self.hold(s, self.baseline.pitch - s.pitch >= self.thresholds.pitch_deg),
+            ChallengeAction::LookLeft => {
+                self.hold(s, s.yaw - self.baseline.yaw >= self.thresholds.yaw_deg)
+            }
+            ChallengeAction::LookRight => {
+                self.hold(s, self.baseline.yaw - s.yaw >= self.thresholds.yaw_deg)
+            }
+            ChallengeAction::LookUp => self.hold(
+                s,
+                s.pitch - self.baseline.pitch >= self.thresholds.pitch_deg,
+            ),
+            ChallengeAction::LookDown => self.hold(
+                s,
+                self.baseline.pitch - s.pitch >= self.thresholds.pitch_deg,
+            ),
             ChallengeAction::Smile => {
-                let wide = s.mouth_width >= self.baseline.mouth_width * self.thresholds.smile_width_gain;
+                let wide =
+                    s.mouth_width >= self.baseline.mouth_width * self.thresholds.smile_width_gain;
                 let happy = s.happy.is_some_and(|h| h >= self.thresholds.smile_happy);
                 self.hold(s, wide && happy)
             }
@@ -170,10 +194,22 @@ impl ActionDetector {
 mod tests {
     use super::*;
 
-    const BASE: Baseline = Baseline { ear: 0.3, yaw: 2.0, pitch: -5.0, mouth_width: 0.9 };
+    const BASE: Baseline = Baseline {
+        ear: 0.3,
+        yaw: 2.0,
+        pitch: -5.0,
+        mouth_width: 0.9,
+    };
 
     fn s(t: f64, ear: f32, yaw: f32, pitch: f32) -> Sample {
-        Sample { t_ms: t, ear, yaw, pitch, mouth_width: 0.9, happy: Some(0.0) }
+        Sample {
+            t_ms: t,
+            ear,
+            yaw,
+            pitch,
+            mouth_width: 0.9,
+            happy: Some(0.0),
+        }
     }
 
     #[test]
@@ -191,14 +227,19 @@ mod tests {
 
     #[test]
     fn look_left_must_be_held_relative_to_baseline() {
-        let mut d = ActionDetector::new(ChallengeAction::LookLeft, BASE, ActionThresholds::default());
+        let mut d =
+            ActionDetector::new(ChallengeAction::LookLeft, BASE, ActionThresholds::default());
         assert!(!d.push(&s(0.0, 0.3, 25.0, 0.0)));
-        assert!(!d.push(&s(66.0, 0.3, 10.0, 0.0)), "released before hold time");
+        assert!(
+            !d.push(&s(66.0, 0.3, 10.0, 0.0)),
+            "released before hold time"
+        );
         assert!(!d.push(&s(133.0, 0.3, 25.0, 0.0)));
         assert!(!d.push(&s(200.0, 0.3, 25.0, 0.0)));
         assert!(d.push(&s(300.0, 0.3, 25.0, 0.0)));
         // Turning the other way never passes LOOK LEFT.
-        let mut d = ActionDetector::new(ChallengeAction::LookLeft, BASE, ActionThresholds::default());
+        let mut d =
+            ActionDetector::new(ChallengeAction::LookLeft, BASE, ActionThresholds::default());
         for i in 0..20 {
             assert!(!d.push(&s(i as f64 * 66.0, 0.3, -30.0, 0.0)));
         }
@@ -206,7 +247,8 @@ mod tests {
 
     #[test]
     fn look_down_uses_pitch() {
-        let mut d = ActionDetector::new(ChallengeAction::LookDown, BASE, ActionThresholds::default());
+        let mut d =
+            ActionDetector::new(ChallengeAction::LookDown, BASE, ActionThresholds::default());
         let mut passed = false;
         for i in 0..5 {
             passed |= d.push(&s(i as f64 * 100.0, 0.3, 0.0, -25.0));

@@ -7,4 +7,7 @@ mod session;
 
 pub use action::{ChallengeAction, ParseActionError};
 pub use detectors::{ActionDetector, ActionThresholds, Baseline, Sample};
-pub use session::{robust_mean, seed_from_nonce, ChallengeConfig, ChallengeSession, ChallengeTiming, Failure, SessionOutcome};
+pub use session::{
+    robust_mean, seed_from_nonce, ChallengeConfig, ChallengeSession, ChallengeTiming, Failure,
+    SessionOutcome,
+};

@@ -176,7 +176,9 @@ impl ChallengeSession {
     pub fn with_script(config: ChallengeConfig, script: Vec<ChallengeAction>) -> Result<Self> {
         config.validate()?;
         if script.is_empty() || script.len() > 10 {
-            return Err(Error::InvalidArgument("a script needs 1..=10 challenges".into()));
+            return Err(Error::InvalidArgument(
+                "a script needs 1..=10 challenges".into(),
+            ));
         }
         Ok(Self::build(config, script))
     }
@@ -238,7 +240,12 @@ impl ChallengeSession {
             State::Done => false,
         };
         let emotion = matches!(self.current_challenge(), Some(ChallengeAction::Smile));
-        Stages { pad: self.state != State::Done, embedding, emotion, age_gender: false }
+        Stages {
+            pad: self.state != State::Done,
+            embedding,
+            emotion,
+            age_gender: false,
+        }
     }
 
     /// Feeds one analysed frame; returns the events it caused.
@@ -252,7 +259,9 @@ impl ChallengeSession {
         if self.state == State::Idle {
             self.state = State::Passive;
             self.started_ms = rec.t_ms;
-            events.push(Event::Phase { value: Phase::Passive });
+            events.push(Event::Phase {
+                value: Phase::Passive,
+            });
         }
         self.emit_guidance(rec, &mut events);
 
@@ -261,8 +270,15 @@ impl ChallengeSession {
             self.last_face_ms = Some(rec.t_ms);
         }
         if let Some(pad) = rec.pad_real() {
-            let label = if pad >= self.config.pad_threshold { Label::Real } else { Label::Fake };
-            events.push(Event::FrameResult { confidence: pad, label });
+            let label = if pad >= self.config.pad_threshold {
+                Label::Real
+            } else {
+                Label::Fake
+            };
+            events.push(Event::FrameResult {
+                confidence: pad,
+                label,
+            });
             if rec.is_usable() && !rec.guidance.contains(&Guidance::FaceTurned) {
                 self.pad_scores.push(pad);
             }
@@ -286,7 +302,11 @@ impl ChallengeSession {
             if let Some(d) = self.detector.take() {
                 self.record_challenge(d.action(), t, ChallengeStatus::Failed, &mut events);
             }
-            let failure = if self.pad_scores.is_empty() { Failure::NoUsableFrames } else { Failure::EndOfStream };
+            let failure = if self.pad_scores.is_empty() {
+                Failure::NoUsableFrames
+            } else {
+                Failure::EndOfStream
+            };
             self.conclude(Some(failure), &mut events);
         }
         events
@@ -305,7 +325,9 @@ impl ChallengeSession {
     /// just failed on it.
     fn check_identity(&mut self, rec: &FrameRecord, events: &mut Vec<Event>) -> bool {
         let Some(face) = &rec.face else { return false };
-        let Some(emb) = &face.embedding else { return false };
+        let Some(emb) = &face.embedding else {
+            return false;
+        };
         let Some(reference) = &self.reference else {
             if rec.is_usable() && !rec.guidance.contains(&Guidance::FaceTurned) {
                 self.reference = Some(emb.clone());
@@ -344,7 +366,9 @@ impl ChallengeSession {
             && self.reference.is_some();
         if ready {
             self.state = State::Active;
-            events.push(Event::Phase { value: Phase::Active });
+            events.push(Event::Phase {
+                value: Phase::Active,
+            });
             self.start_challenge(rec.t_ms, events);
         } else if elapsed > self.config.timeout_ms {
             self.conclude(Some(Failure::NoUsableFrames), events);
@@ -353,8 +377,17 @@ impl ChallengeSession {
 
     fn start_challenge(&mut self, t: f64, events: &mut Vec<Event>) {
         let action = self.script[self.current];
-        let baseline = Baseline::from_samples(&self.neutral).unwrap_or(Baseline { ear: 0.3, yaw: 0.0, pitch: 0.0, mouth_width: 1.0 });
-        self.detector = Some(ActionDetector::new(action, baseline, self.config.thresholds.clone()));
+        let baseline = Baseline::from_samples(&self.neutral).unwrap_or(Baseline {
+            ear: 0.3,
+            yaw: 0.0,
+            pitch: 0.0,
+            mouth_width: 1.0,
+        });
+        self.detector = Some(ActionDetector::new(
+            action,
+            baseline,
+            self.config.thresholds.clone(),
+        ));
         self.challenge_started_ms = t;
         events.push(Event::ChallengeStart { action });
     }
@@ -369,7 +402,9 @@ impl ChallengeSession {
             self.conclude(Some(Failure::FaceLost), events);
             return;
         }
-        let Some(detector) = self.detector.as_mut() else { return };
+        let Some(detector) = self.detector.as_mut() else {
+            return;
+        };
         let action = detector.action();
         let done = match (&rec.face, rec.faces.len()) {
             (Some(face), 1) => detector.push(&Sample::from_face(t, face)),
@@ -392,8 +427,19 @@ impl ChallengeSession {
         }
     }
 
-    fn record_challenge(&mut self, action: ChallengeAction, t: f64, status: ChallengeStatus, events: &mut Vec<Event>) {
-        self.timings.push(ChallengeTiming { action, started_ms: self.challenge_started_ms, ended_ms: t, status });
+    fn record_challenge(
+        &mut self,
+        action: ChallengeAction,
+        t: f64,
+        status: ChallengeStatus,
+        events: &mut Vec<Event>,
+    ) {
+        self.timings.push(ChallengeTiming {
+            action,
+            started_ms: self.challenge_started_ms,
+            ended_ms: t,
+            status,
+        });
         events.push(Event::ChallengeResult { action, status });
     }
 
@@ -401,14 +447,24 @@ impl ChallengeSession {
         let pad_score = robust_mean(&self.pad_scores);
         let failure = match (failure, pad_score) {
             (Some(f), _) => Some(f),
-            (None, Some(score)) if score < self.config.pad_threshold => Some(Failure::Spoof { score }),
+            (None, Some(score)) if score < self.config.pad_threshold => {
+                Some(Failure::Spoof { score })
+            }
             (None, None) => Some(Failure::NoUsableFrames),
             (None, Some(_)) => None,
         };
-        let label = if failure.is_none() { Label::Real } else { Label::Fake };
+        let label = if failure.is_none() {
+            Label::Real
+        } else {
+            Label::Fake
+        };
         let fraction = self.passed.len() as f32 / self.script.len() as f32;
         let confidence = pad_score.unwrap_or(0.0) * fraction;
-        events.push(Event::FinalResult { label, passed: self.passed.clone(), confidence: Some(confidence) });
+        events.push(Event::FinalResult {
+            label,
+            passed: self.passed.clone(),
+            confidence: Some(confidence),
+        });
         self.outcome = Some(SessionOutcome {
             label,
             passed: self.passed.clone(),
@@ -441,28 +497,42 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_script_and_others_differ() {
-        let cfg = ChallengeConfig { count: 3, ..Default::default() };
+        let cfg = ChallengeConfig {
+            count: 3,
+            ..Default::default()
+        };
         let a = ChallengeSession::new(cfg.clone(), seed_from_nonce(b"nonce-1")).unwrap();
         let b = ChallengeSession::new(cfg.clone(), seed_from_nonce(b"nonce-1")).unwrap();
         assert_eq!(a.script(), b.script());
         assert_eq!(a.script().len(), 3);
         let differs = (0..20).any(|i| {
-            ChallengeSession::new(cfg.clone(), seed_from_nonce(format!("n{i}").as_bytes())).unwrap().script() != a.script()
+            ChallengeSession::new(cfg.clone(), seed_from_nonce(format!("n{i}").as_bytes()))
+                .unwrap()
+                .script()
+                != a.script()
         });
         assert!(differs);
     }
 
     #[test]
     fn bad_config_is_rejected() {
-        let cfg = ChallengeConfig { count: 0, ..Default::default() };
+        let cfg = ChallengeConfig {
+            count: 0,
+            ..Default::default()
+        };
         assert!(ChallengeSession::new(cfg, [0; 32]).is_err());
-        let cfg = ChallengeConfig { actions: vec![], ..Default::default() };
+        let cfg = ChallengeConfig {
+            actions: vec![],
+            ..Default::default()
+        };
         assert!(ChallengeSession::new(cfg, [0; 32]).is_err());
     }
 
     #[test]
     fn a_stream_without_faces_fails_with_guidance() {
-        let mut s = ChallengeSession::with_script(ChallengeConfig::default(), vec![ChallengeAction::Blink]).unwrap();
+        let mut s =
+            ChallengeSession::with_script(ChallengeConfig::default(), vec![ChallengeAction::Blink])
+                .unwrap();
         let mut events = Vec::new();
         for i in 0..200 {
             let rec = FrameRecord {
@@ -477,11 +547,32 @@ mod tests {
             events.extend(s.push(&rec));
         }
         events.extend(s.finish());
-        assert_eq!(events[0], Event::Phase { value: Phase::Passive });
+        assert_eq!(
+            events[0],
+            Event::Phase {
+                value: Phase::Passive
+            }
+        );
         assert!(events.contains(&Event::guidance(Guidance::NoFace)));
-        assert_eq!(events.iter().filter(|e| matches!(e, Event::Guidance { .. })).count(), 1, "guidance only on change");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, Event::Guidance { .. }))
+                .count(),
+            1,
+            "guidance only on change"
+        );
         let last = events.last().unwrap();
-        assert!(matches!(last, Event::FinalResult { label: Label::Fake, .. }), "{last:?}");
+        assert!(
+            matches!(
+                last,
+                Event::FinalResult {
+                    label: Label::Fake,
+                    ..
+                }
+            ),
+            "{last:?}"
+        );
         assert_eq!(s.outcome().unwrap().failure, Some(Failure::NoUsableFrames));
     }
 

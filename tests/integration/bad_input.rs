@@ -22,19 +22,36 @@ fn decode(bytes: &[u8]) -> liveproof::Result<liveproof::Frame> {
 #[test]
 fn empty_image_is_a_typed_error() {
     assert!(matches!(decode(&[]), Err(Error::EmptyInput(_))));
-    let err = check_media(engine(), Some(&[]), None, &CheckParams::default(), &MediaLimits::default()).unwrap_err();
+    let err = check_media(
+        engine(),
+        Some(&[]),
+        None,
+        &CheckParams::default(),
+        &MediaLimits::default(),
+    )
+    .unwrap_err();
     assert!(err.is_input_error(), "{err}");
 }
 
 #[test]
 fn nothing_to_check_is_a_typed_error() {
-    let err = check_media(engine(), None, None, &CheckParams::default(), &MediaLimits::default()).unwrap_err();
+    let err = check_media(
+        engine(),
+        None,
+        None,
+        &CheckParams::default(),
+        &MediaLimits::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::EmptyInput(_)), "{err}");
 }
 
 #[test]
 fn garbage_and_wrong_types_are_typed_errors() {
-    assert!(matches!(decode(b"definitely not an image"), Err(Error::ImageDecode(_))));
+    assert!(matches!(
+        decode(b"definitely not an image"),
+        Err(Error::ImageDecode(_))
+    ));
     let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\n";
     assert!(matches!(decode(pdf), Err(Error::ImageDecode(_))));
 }
@@ -59,7 +76,17 @@ fn truncated_jpeg_errors_or_decodes_without_panic() {
 fn one_pixel_image_is_too_small() {
     let img = image::DynamicImage::ImageRgb8(image::RgbImage::new(1, 1));
     let err = decode(&encode(&img, ImageFormat::Png)).unwrap_err();
-    assert!(matches!(err, Error::ImageTooSmall { width: 1, height: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::ImageTooSmall {
+                width: 1,
+                height: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 /// A PNG whose header claims 20000×20000 (1.2 GB of RGB) is refused from the header, fast and
@@ -69,7 +96,17 @@ fn decompression_bomb_header_is_refused_quickly() {
     let bomb = png_header_only(20_000, 20_000);
     let start = Instant::now();
     let err = decode(&bomb).unwrap_err();
-    assert!(matches!(err, Error::ImageTooLarge { width: 20_000, height: 20_000, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::ImageTooLarge {
+                width: 20_000,
+                height: 20_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(1));
 }
 
@@ -77,7 +114,8 @@ fn decompression_bomb_header_is_refused_quickly() {
 /// decoded) is refused by the side limit.
 #[test]
 fn real_compressed_bomb_is_refused() {
-    let img = image::DynamicImage::ImageLuma8(image::ImageBuffer::from_pixel(9000, 9000, Luma([0u8])));
+    let img =
+        image::DynamicImage::ImageLuma8(image::ImageBuffer::from_pixel(9000, 9000, Luma([0u8])));
     let bytes = encode(&img, ImageFormat::Png);
     assert!(bytes.len() < 2_000_000, "{}", bytes.len());
     assert!(matches!(decode(&bytes), Err(Error::ImageTooLarge { .. })));
@@ -105,7 +143,9 @@ fn greyscale_photo_is_analysed() {
 /// A CMYK JPEG (as print workflows produce) decodes to the right colours and is analysed.
 #[test]
 fn cmyk_jpeg_is_converted() {
-    let rgb = image::load_from_memory(&std::fs::read(media("live/fr_obama.jpg")).unwrap()).unwrap().to_rgb8();
+    let rgb = image::load_from_memory(&std::fs::read(media("live/fr_obama.jpg")).unwrap())
+        .unwrap()
+        .to_rgb8();
     let (w, h) = rgb.dimensions();
     let cmyk: Vec<u8> = rgb
         .pixels()
@@ -113,16 +153,22 @@ fn cmyk_jpeg_is_converted() {
             let [r, g, b] = p.0.map(|v| v as f32 / 255.0);
             let k = 1.0 - r.max(g).max(b);
             let d = (1.0 - k).max(1e-6);
-            [(1.0 - r - k) / d, (1.0 - g - k) / d, (1.0 - b - k) / d, k].map(|v| (v * 255.0).round() as u8)
+            [(1.0 - r - k) / d, (1.0 - g - k) / d, (1.0 - b - k) / d, k]
+                .map(|v| (v * 255.0).round() as u8)
         })
         .collect();
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 92).encode(&cmyk, w as u16, h as u16, jpeg_encoder::ColorType::Cmyk).unwrap();
+    jpeg_encoder::Encoder::new(&mut jpeg, 92)
+        .encode(&cmyk, w as u16, h as u16, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
     let frame = decode(&jpeg).unwrap();
     assert_eq!((frame.width(), frame.height()), (w, h));
     let mean = |d: &[u8]| d.iter().map(|v| *v as f64).sum::<f64>() / d.len() as f64;
     let (a, b) = (mean(frame.as_ref().data()), mean(rgb.as_raw()));
-    assert!((a - b).abs() < 12.0, "mean colour {a} vs {b}: CMYK (or Adobe-inverted CMYK) mishandled");
+    assert!(
+        (a - b).abs() < 12.0,
+        "mean colour {a} vs {b}: CMYK (or Adobe-inverted CMYK) mishandled"
+    );
     let rec = engine().analyze(&frame.as_ref(), 0.0, Stages::PAD).unwrap();
     assert_eq!(rec.faces.len(), 1);
 }
@@ -133,23 +179,43 @@ fn cmyk_jpeg_is_converted() {
 fn exif_rotated_photo_is_turned_upright() {
     let frame = image("live/sfas_image_T1_real.jpg");
     assert_eq!((frame.width(), frame.height()), (480, 640));
-    let rec = engine().analyze(&frame.as_ref(), 0.0, Stages::GEOMETRY).unwrap();
+    let rec = engine()
+        .analyze(&frame.as_ref(), 0.0, Stages::GEOMETRY)
+        .unwrap();
     let k = rec.faces[0].keypoints;
-    assert!(k[0][1] < k[3][1] && k[1][1] < k[4][1], "eyes must be above the mouth corners: {k:?}");
+    assert!(
+        k[0][1] < k[3][1] && k[1][1] < k[4][1],
+        "eyes must be above the mouth corners: {k:?}"
+    );
 }
 
 #[test]
 fn raw_frames_with_wrong_sizes_are_refused() {
     let data = vec![0u8; 10];
-    assert!(matches!(FrameRef::new(4, 4, PixelFormat::Rgba8, &data), Err(Error::InvalidFrame(_))));
-    assert!(matches!(FrameRef::new(0, 4, PixelFormat::Rgb8, &[]), Err(Error::InvalidFrame(_))));
-    assert!(matches!(FrameRef::new(100_000, 1, PixelFormat::Rgb8, &data), Err(Error::InvalidFrame(_))));
+    assert!(matches!(
+        FrameRef::new(4, 4, PixelFormat::Rgba8, &data),
+        Err(Error::InvalidFrame(_))
+    ));
+    assert!(matches!(
+        FrameRef::new(0, 4, PixelFormat::Rgb8, &[]),
+        Err(Error::InvalidFrame(_))
+    ));
+    assert!(matches!(
+        FrameRef::new(100_000, 1, PixelFormat::Rgb8, &data),
+        Err(Error::InvalidFrame(_))
+    ));
 }
 
 #[test]
 fn flat_black_and_noise_frames_have_no_face() {
     let black = vec![0u8; 640 * 480 * 4];
-    let rec = engine().analyze(&FrameRef::new(640, 480, PixelFormat::Rgba8, &black).unwrap(), 0.0, Stages::PAD).unwrap();
+    let rec = engine()
+        .analyze(
+            &FrameRef::new(640, 480, PixelFormat::Rgba8, &black).unwrap(),
+            0.0,
+            Stages::PAD,
+        )
+        .unwrap();
     assert!(rec.faces.is_empty() && rec.face.is_none());
     let mut x = 0x2545F491u32;
     let noise: Vec<u8> = (0..640 * 480 * 3)
@@ -160,7 +226,13 @@ fn flat_black_and_noise_frames_have_no_face() {
             x as u8
         })
         .collect();
-    let rec = engine().analyze(&FrameRef::new(640, 480, PixelFormat::Rgb8, &noise).unwrap(), 0.0, Stages::PAD).unwrap();
+    let rec = engine()
+        .analyze(
+            &FrameRef::new(640, 480, PixelFormat::Rgb8, &noise).unwrap(),
+            0.0,
+            Stages::PAD,
+        )
+        .unwrap();
     assert!(rec.face.is_none(), "{:?}", rec.faces);
 }
 
@@ -177,7 +249,13 @@ fn empty_garbage_and_truncated_videos_are_typed_errors() {
     assert!(err.is_input_error(), "{err}");
     // 60 % of the file still holds decodable frames: either a result or a typed error.
     let start = Instant::now();
-    match check_media(engine(), None, Some(&mp4[..mp4.len() * 6 / 10]), &params, &limits) {
+    match check_media(
+        engine(),
+        None,
+        Some(&mp4[..mp4.len() * 6 / 10]),
+        &params,
+        &limits,
+    ) {
         Ok(outcome) => assert!(outcome.video.is_some()),
         Err(e) => assert!(e.is_input_error(), "{e}"),
     }
@@ -187,19 +265,38 @@ fn empty_garbage_and_truncated_videos_are_typed_errors() {
 #[test]
 fn out_of_range_tuning_fields_are_rejected() {
     let bytes = std::fs::read(media("live/fr_obama.jpg")).unwrap();
-    let params = CheckParams { facematch_threshold: 2.0, ..CheckParams::default() };
-    let err = check_media(engine(), Some(&bytes), None, &params, &MediaLimits::default()).unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(ref m) if m.contains("facematch_threshold")), "{err}");
+    let params = CheckParams {
+        facematch_threshold: 2.0,
+        ..CheckParams::default()
+    };
+    let err = check_media(
+        engine(),
+        Some(&bytes),
+        None,
+        &params,
+        &MediaLimits::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument(ref m) if m.contains("facematch_threshold")),
+        "{err}"
+    );
 }
 
-/// A minimal PNG: signature, IHDR with the given size, IEND. No pixel data at all.
+/// A minimal PNG: signature, IHDR with the given size, one IDAT holding an empty zlib stream,
+/// IEND. Almost no pixel data at all.
 fn png_header_only(w: u32, h: u32) -> Vec<u8> {
     let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IEND", &[])] {
+    let idat = [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    for (kind, data) in [
+        (&b"IHDR"[..], &ihdr[..]),
+        (b"IDAT", &idat[..]),
+        (b"IEND", &[]),
+    ] {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut chunk = kind.to_vec();
         chunk.extend_from_slice(data);
@@ -214,7 +311,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

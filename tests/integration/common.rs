@@ -13,7 +13,9 @@ pub fn repo() -> PathBuf {
 
 /// A file under ../shared/media (or $LIVEPROOF_MEDIA).
 pub fn media(rel: &str) -> PathBuf {
-    let root = std::env::var_os("LIVEPROOF_MEDIA").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/media"));
+    let root = std::env::var_os("LIVEPROOF_MEDIA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/media"));
     root.join(rel)
 }
 
@@ -39,7 +41,10 @@ pub fn model_file(name: &str) -> PathBuf {
 /// The engine with default settings, loaded once.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::load(&ModelSource::from_env(), EngineConfig::default()).expect("models are set up (scripts/setup-models.sh)"))
+    ENGINE.get_or_init(|| {
+        Engine::load(&ModelSource::from_env(), EngineConfig::default())
+            .expect("models are set up (scripts/setup-models.sh)")
+    })
 }
 
 /// Decodes a media file.

@@ -47,16 +47,26 @@ fn npy(name: &str) -> tract_ndarray::ArrayD<f32> {
 
 /// Runs one model on its fixture input and returns the largest |tract − onnxruntime|.
 fn max_diff(case: &Case) -> f32 {
-    let bytes = std::fs::read(model_file(&case.file)).unwrap_or_else(|e| panic!("{}: {e}", case.file));
+    let bytes =
+        std::fs::read(model_file(&case.file)).unwrap_or_else(|e| panic!("{}: {e}", case.file));
     let names: Vec<&str> = case.outputs.iter().map(|o| o.name.as_str()).collect();
-    let plan = OnnxGraph::parse("reference", &bytes).unwrap().plan(&case.input.shape, &names).unwrap();
+    let plan = OnnxGraph::parse("reference", &bytes)
+        .unwrap()
+        .plan(&case.input.shape, &names)
+        .unwrap();
     let input = npy(&case.input.npy);
     assert_eq!(input.shape(), case.input.shape.as_slice());
     let outputs = run("reference", &plan, input.into_tensor()).unwrap();
     let mut worst = 0.0f32;
     for (got, want) in outputs.iter().zip(&case.outputs) {
         let want = npy(&want.npy);
-        assert_eq!(got.len(), want.len(), "{} {}: output size", case.model, want.len());
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{} {}: output size",
+            case.model,
+            want.len()
+        );
         for (g, w) in got.iter().zip(want.iter()) {
             worst = worst.max((g - w).abs());
         }
@@ -69,7 +79,11 @@ fn check_model(model: &str) {
     assert!(!cases.is_empty(), "no fixture for {model}");
     for case in &cases {
         let d = max_diff(case);
-        assert!(d <= 1e-3, "{model} on {}: max |tract − onnxruntime| = {d}", case.image);
+        assert!(
+            d <= 1e-3,
+            "{model} on {}: max |tract − onnxruntime| = {d}",
+            case.image
+        );
     }
 }
 
@@ -118,7 +132,9 @@ fn celeba_pad_matches_onnxruntime() {
 #[test]
 fn yunet_finds_the_astronaut() {
     let frame = image("live/sk_astronaut.png");
-    let rec = engine().analyze(&frame.as_ref(), 0.0, liveproof::Stages::GEOMETRY).unwrap();
+    let rec = engine()
+        .analyze(&frame.as_ref(), 0.0, liveproof::Stages::GEOMETRY)
+        .unwrap();
     assert_eq!(rec.faces.len(), 1, "{:?}", rec.faces);
     let f = &rec.faces[0];
     assert!((f.score - 0.94).abs() < 0.03, "score {}", f.score);
@@ -133,11 +149,15 @@ fn yunet_finds_the_astronaut() {
 /// see tests/fixtures/reference/README.md).
 #[test]
 fn minifasnet_calls_the_silent_face_samples() {
-    for (file, real) in
-        [("live/sfas_image_T1_real.jpg", true), ("spoof/sfas_image_F1_print.jpg", false), ("spoof/sfas_image_F2_screen.jpg", false)]
-    {
+    for (file, real) in [
+        ("live/sfas_image_T1_real.jpg", true),
+        ("spoof/sfas_image_F1_print.jpg", false),
+        ("spoof/sfas_image_F2_screen.jpg", false),
+    ] {
         let frame = image(file);
-        let rec = engine().analyze(&frame.as_ref(), 0.0, liveproof::Stages::PAD).unwrap();
+        let rec = engine()
+            .analyze(&frame.as_ref(), 0.0, liveproof::Stages::PAD)
+            .unwrap();
         let score = rec.pad_real().unwrap_or_else(|| panic!("{file}: no face"));
         assert_eq!(score >= 0.5, real, "{file}: real probability {score}");
         if real {
@@ -154,13 +174,33 @@ fn minifasnet_calls_the_silent_face_samples() {
 fn minifasnet_crops_match_the_reference_preprocessing() {
     for case in cases().iter().filter(|c| c.model.starts_with("minifasnet")) {
         let b = &case.notes["yunet_box_xyxy"];
-        let bbox = BBox { x1: b[0].as_f64().unwrap() as f32, y1: b[1].as_f64().unwrap() as f32, x2: b[2].as_f64().unwrap() as f32, y2: b[3].as_f64().unwrap() as f32 };
+        let bbox = BBox {
+            x1: b[0].as_f64().unwrap() as f32,
+            y1: b[1].as_f64().unwrap() as f32,
+            x2: b[2].as_f64().unwrap() as f32,
+            y2: b[3].as_f64().unwrap() as f32,
+        };
         let scale = if case.model.contains("2.7") { 2.7 } else { 4.0 };
         let frame = image(&case.image);
         let ours = MiniFasNet::input(&frame.as_ref(), &bbox, scale);
-        let ours = ours.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec();
+        let ours = ours
+            .try_as_plain_ram()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec();
         let want = npy(&case.input.npy);
-        let mean: f32 = ours.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).sum::<f32>() / ours.len() as f32;
-        assert!(mean < 2.0, "{} on {}: mean |Δ| {mean}", case.model, case.image);
+        let mean: f32 = ours
+            .iter()
+            .zip(want.iter())
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / ours.len() as f32;
+        assert!(
+            mean < 2.0,
+            "{} on {}: mean |Δ| {mean}",
+            case.model,
+            case.image
+        );
     }
 }

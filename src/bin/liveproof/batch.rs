@@ -25,8 +25,10 @@ pub struct BatchArgs {
 }
 
 pub fn run(engine: &Engine, args: BatchArgs) -> Result<()> {
-    let input = File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
-    let output = File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    let input =
+        File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
+    let output = File::create(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {elapsed_precise} (eta {eta})")
@@ -46,6 +48,11 @@ pub fn run(engine: &Engine, args: BatchArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let failed = rows.iter().filter(|r| !r.error.is_empty()).count();
-    eprintln!("{} cases, {} failed → {}", rows.len(), failed, args.output.display());
+    eprintln!(
+        "{} cases, {} failed → {}",
+        rows.len(),
+        failed,
+        args.output.display()
+    );
     Ok(())
 }

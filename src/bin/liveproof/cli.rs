@@ -11,7 +11,11 @@ use liveproof::report::ApiVersion;
 use liveproof::{Engine, EngineConfig};
 
 #[derive(Parser)]
-#[command(name = "liveproof", version, about = "Face liveness: stills, videos, challenges, batches, evaluation")]
+#[command(
+    name = "liveproof",
+    version,
+    about = "Face liveness: stills, videos, challenges, batches, evaluation"
+)]
 struct Cli {
     /// Directory holding the model files (default: $LIVEPROOF_MODELS, else the repo's models/).
     #[arg(long, global = true, env = "LIVEPROOF_MODELS")]
@@ -33,6 +37,14 @@ enum Command {
     Batch(crate::batch::BatchArgs),
     /// APCER per attack type and BPCER on a labelled folder (layout in README.md).
     Eval(crate::eval::EvalArgs),
+    /// The per-frame record (faces, landmarks, pose, quality, guidance, scores) of each image.
+    Analyze {
+        /// Images (JPEG, PNG, WebP).
+        images: Vec<PathBuf>,
+        /// Leave the 478 landmarks out of the output.
+        #[arg(long)]
+        brief: bool,
+    },
     /// Verify the model files against the manifest (sha256).
     Models,
 }
@@ -109,7 +121,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let input = e.downcast_ref::<liveproof::Error>().is_some_and(liveproof::Error::is_input_error);
+            let input = e
+                .downcast_ref::<liveproof::Error>()
+                .is_some_and(liveproof::Error::is_input_error);
             ExitCode::from(if input { 1 } else { 2 })
         }
     }
@@ -123,17 +137,27 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Models = cli.command {
         return verify_models(&source);
     }
-    let config = EngineConfig { celeba_pad: cli.celeba_pad, ..EngineConfig::default() };
+    let config = EngineConfig {
+        celeba_pad: cli.celeba_pad,
+        ..EngineConfig::default()
+    };
     let engine = Engine::load(&source, config)?;
     match cli.command {
         Command::Check(args) => {
-            let doc = check_files(&engine, args.image.as_deref(), args.video.as_deref(), &args.tuning.params(), args.format)?;
+            let doc = check_files(
+                &engine,
+                args.image.as_deref(),
+                args.video.as_deref(),
+                &args.tuning.params(),
+                args.format,
+            )?;
             println!("{}", serde_json::to_string_pretty(&doc)?);
             Ok(())
         }
         Command::Video(args) => crate::video_cmd::run(&engine, args),
         Command::Batch(args) => crate::batch::run(&engine, args),
         Command::Eval(args) => crate::eval::run(&engine, args),
+        Command::Analyze { images, brief } => analyze(&engine, &images, brief),
         Command::Models => unreachable!("handled above"),
     }
 }
@@ -149,8 +173,43 @@ fn check_files(
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let image = image.map(read).transpose()?;
     let video = video.map(read).transpose()?;
-    let outcome = check_media(engine, image.as_deref(), video.as_deref(), params, &MediaLimits::default())?;
+    let outcome = check_media(
+        engine,
+        image.as_deref(),
+        video.as_deref(),
+        params,
+        &MediaLimits::default(),
+    )?;
     Ok(ApiVersion::from(format).render(&outcome))
+}
+
+/// Prints one JSON line per image: `{"file", "record"}` or `{"file", "error"}`.
+fn analyze(engine: &Engine, images: &[PathBuf], brief: bool) -> Result<()> {
+    for path in images {
+        let result = std::fs::read(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|b| {
+                Ok(liveproof::decode_image(
+                    &b,
+                    &liveproof::ImageLimits::default(),
+                )?)
+            })
+            .and_then(|f| Ok(engine.analyze(&f.as_ref(), 0.0, liveproof::Stages::ALL)?));
+        let line = match result {
+            Ok(mut record) => {
+                if brief {
+                    if let Some(face) = record.face.as_mut() {
+                        face.landmarks.points.clear();
+                        face.embedding = None;
+                    }
+                }
+                serde_json::json!({ "file": path, "record": record })
+            }
+            Err(e) => serde_json::json!({ "file": path, "error": format!("{e:#}") }),
+        };
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn verify_models(source: &ModelSource) -> Result<()> {

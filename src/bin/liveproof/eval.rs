@@ -20,7 +20,10 @@ pub struct EvalArgs {
 
 pub fn run(engine: &Engine, args: EvalArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(engine.config().pad_threshold);
-    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be in [0, 1]");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&threshold),
+        "--threshold must be in [0, 1]"
+    );
     let report = evaluate(engine, &args.dir, threshold)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -28,10 +31,19 @@ pub fn run(engine: &Engine, args: EvalArgs) -> Result<()> {
     }
     println!("threshold {threshold:.2}");
     let b = &report.bona_fide;
-    println!("{:<22} {:>7} {:>9} {:>8} {:>7}", "class", "samples", "accepted", "no face", "error");
-    println!("{:<22} {:>7} {:>9} {:>8} {:>7.3}  BPCER", "live (bona fide)", b.samples, b.accepted, b.no_face, report.bpcer);
+    println!(
+        "{:<22} {:>7} {:>9} {:>8} {:>7}",
+        "class", "samples", "accepted", "no face", "error"
+    );
+    println!(
+        "{:<22} {:>7} {:>9} {:>8} {:>7.3}  BPCER",
+        "live (bona fide)", b.samples, b.accepted, b.no_face, report.bpcer
+    );
     for (name, s) in &report.attacks {
-        println!("{:<22} {:>7} {:>9} {:>8} {:>7.3}  APCER", name, s.samples, s.accepted, s.no_face, report.apcer[name]);
+        println!(
+            "{:<22} {:>7} {:>9} {:>8} {:>7.3}  APCER",
+            name, s.samples, s.accepted, s.no_face, report.apcer[name]
+        );
     }
     println!("APCER (max over attack types) {:.3}", report.apcer_max);
     Ok(())
