@@ -210,11 +210,11 @@ impl<'e> VideoAnalyzer<'e> {
     }
 
     fn wants_pad(&self, index: u64) -> bool {
-        index % self.rate == 0 && self.frames.len() < self.max_frames
+        index.is_multiple_of(self.rate) && self.frames.len() < self.max_frames
     }
 
     fn wants_geometry(&self, index: u64) -> bool {
-        index % self.blink_step == 0 && self.geometry.len() < MAX_BLINK_FRAMES
+        index.is_multiple_of(self.blink_step) && self.geometry.len() < MAX_BLINK_FRAMES
     }
 
     /// Whether every frame it wants has been seen (decoding may stop).

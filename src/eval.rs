@@ -8,6 +8,7 @@
 //! # Figures
 //! - APCER per attack type: attacks classified bona fide / attacks of that type.
 //! - BPCER: bona fide samples classified as attacks / bona fide samples.
+//!
 //! A sample with no detectable face cannot be accepted: it counts as rejected (it raises BPCER
 //! and lowers APCER) and is also reported as a failure to acquire (`no_face`).
 

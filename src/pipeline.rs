@@ -161,6 +161,12 @@ impl Engine {
     pub fn load(source: &ModelSource, config: EngineConfig) -> Result<Self> {
         let manifest = Manifest::builtin()?;
         let bytes = |role| source.bytes(manifest.entry(role)?);
+        if config.celeba_pad {
+            log::warn!(
+                "CelebA-Spoof second-opinion PAD model enabled: its weights were trained on data \
+                 licensed for non-commercial research only"
+            );
+        }
         Ok(Self {
             detector: FaceDetector::new(&bytes(ModelRole::Detector)?, config.detector.clone())?,
             mesh: FaceMesh::new(&bytes(ModelRole::Landmarks)?)?,

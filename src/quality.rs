@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(laplacian_variance(&flat, PATCH), 0.0);
         let checker: Vec<f32> = (0..PATCH * PATCH)
             .map(|i| {
-                if (i / PATCH + i % PATCH) % 2 == 0 {
+                if (i / PATCH + i % PATCH).is_multiple_of(2) {
                     0.0
                 } else {
                     255.0

@@ -236,7 +236,9 @@ impl ChallengeSession {
     pub fn stages_for_next_frame(&self) -> Stages {
         let embedding = match self.state {
             State::Idle | State::Passive => self.reference.is_none(),
-            State::Active => self.frames_seen % self.config.identity_every.max(1) as u64 == 0,
+            State::Active => self
+                .frames_seen
+                .is_multiple_of(self.config.identity_every.max(1) as u64),
             State::Done => false,
         };
         let emotion = matches!(self.current_challenge(), Some(ChallengeAction::Smile));

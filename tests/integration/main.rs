@@ -2,6 +2,7 @@
 //! Every test runs the real models on real media from ../shared/media.
 
 mod bad_input;
+mod cli;
 mod common;
 mod reference;
 mod stills;
