@@ -234,7 +234,7 @@ pub struct Sampling {
     pub height: usize,
     pub normalize: Normalize,
     pub border: Border,
-    /// Average `n × n` bilinear taps per output pixel when shrinking by more than 1.5×
+    /// Average `n × n` bilinear taps per output pixel when shrinking by more than 2×
     /// (anti-aliasing). Off for models trained on plain bilinear resizes.
     pub antialias: bool,
 }
@@ -324,6 +324,24 @@ fn bilinear(frame: &FrameRef, x: f32, y: f32, w: i64, h: i64, border: Border) ->
     let fy = y - y0f;
     let x0 = x0f as i64;
     let y0 = y0f as i64;
+    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // Fast path: all four neighbours inside the frame (nearly every tap).
+        let c = frame.format().channels();
+        let data = frame.data();
+        let row = w as usize * c;
+        let i = y0 as usize * row + x0 as usize * c;
+        let mut o = [0.0f32; 3];
+        for (k, out) in o.iter_mut().enumerate() {
+            let p00 = data[i + k] as f32;
+            let p10 = data[i + c + k] as f32;
+            let p01 = data[i + row + k] as f32;
+            let p11 = data[i + row + c + k] as f32;
+            let top = p00 + (p10 - p00) * fx;
+            let bot = p01 + (p11 - p01) * fx;
+            *out = top + (bot - top) * fy;
+        }
+        return o;
+    }
     let p00 = fetch(frame, x0, y0, w, h, border);
     let p10 = fetch(frame, x0 + 1, y0, w, h, border);
     let p01 = fetch(frame, x0, y0 + 1, w, h, border);
