@@ -10,6 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use image::imageops;
 use liveproof::antispoof::MiniFasNet;
 use liveproof::detect::{DetectorConfig, FaceDetector};
+use liveproof::imgproc::{sample_tensor, Affine, Border, Normalize, Sampling};
 use liveproof::landmarks::{FaceMesh, MeshRoi};
 use liveproof::models::{run, Manifest, ModelRole, ModelSource, OnnxGraph};
 use liveproof::{decode_image, Engine, EngineConfig, Frame, ImageLimits, Stages};
@@ -131,6 +132,17 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("preprocess_mesh_crop", |b| {
         b.iter(|| FaceMesh::input(&frame, &roi))
+    });
+    let (h, w, scale) = detector.input_geometry(frame.width(), frame.height());
+    let letterbox = Sampling {
+        width: w,
+        height: h,
+        normalize: Normalize::Bgr255,
+        border: Border::Zero,
+        antialias: true,
+    };
+    group.bench_function("preprocess_detect_letterbox", |b| {
+        b.iter(|| sample_tensor(&frame, &Affine::scale(scale), &letterbox))
     });
     group.finish();
 

@@ -253,8 +253,10 @@ pub fn sample_planar(frame: &FrameRef, map: &Affine, s: &Sampling) -> Vec<f32> {
     let c = s.normalize.channels();
     let plane = s.width * s.height;
     let mut out = vec![0.0f32; c * plane];
+    // One bilinear tap already averages a 2×2 block, which is exact area filtering for a 2×
+    // shrink; more taps are needed only beyond that.
     let taps = if s.antialias {
-        (map.footprint() / 1.5).ceil().clamp(1.0, 4.0) as usize
+        (map.footprint() / 2.0).ceil().clamp(1.0, 4.0) as usize
     } else {
         1
     };
