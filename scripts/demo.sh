@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The main job, for now: the liveness CLI on real samples — a still (v2 document), a still +
-# video check with face match, and the challenge engine over a recorded blink clip.
+# The main job: the liveness CLI on real samples, then the verification server on
+# http://127.0.0.1:8080 with the bundled models (Ctrl-C stops it). The browser demo page joins
+# with the SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 media=${LIVEPROOF_MEDIA:-../shared/media}
 scripts/setup-models.sh >/dev/null
-cargo build --release --locked --bin liveproof
+cargo build --release --locked --bin liveproof --bin liveproof-server
 lp=target/release/liveproof
 echo "== liveproof check --image $media/live/fr_obama.jpg"
 $lp check --image "$media/live/fr_obama.jpg"
@@ -13,3 +14,19 @@ echo "== liveproof check --image (selfie frame) --video (the same person's clip)
 $lp check --image "$media/live/frame_zub_real_smile_wave_t1.0.jpg" --video "$media/video_live/zub_real_smile_wave.webm" --format v1
 echo "== liveproof video $media/video_live/moun_blink_drowsy.mp4 --challenges BLINK"
 $lp video "$media/video_live/moun_blink_drowsy.mp4" --challenges BLINK
+
+# A demo HS256 token for the Bearer-authenticated routes (the secret is the example config's).
+secret="change-me-change-me-change-me-change-me"
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+payload=$(printf '{"sub":"demo","exp":%d}' $(( $(date +%s) + 86400 )) | b64url)
+sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
+cat <<MSG
+
+== liveproof-server on http://127.0.0.1:8080 (OpenAPI at /openapi.json, Ctrl-C to stop). Try:
+curl -s -H "Authorization: Bearer $header.$payload.$sig" -F image=@$media/live/fr_obama.jpg http://127.0.0.1:8080/v2/liveness
+curl -s -H "AppId: demo-app" -H "Authorization: secret" -H "Content-Type: application/json" \\
+     -d "{\"image\":\"\$(base64 -w0 $media/live/fr_obama.jpg)\"}" http://127.0.0.1:8080/api/v1/ml/liveness/
+MSG
+mkdir -p target
+LIVEPROOF_CONFIG=server/config.example.toml LIVEPROOF_DB=target/demo.db exec target/release/liveproof-server

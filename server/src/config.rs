@@ -1,0 +1,289 @@
+//! Server configuration: environment variables, optionally layered over a TOML file.
+//!
+//! Why both: a container sets two or three variables (`LIVEPROOF_ADDR`, `LIVEPROOF_CONFIG`,
+//! `LIVEPROOF_MODELS`), while keys, quotas and limits are structured data that read better
+//! in a file. The file is optional; every field has a default that is safe for a local run
+//! (loopback address, no keys, so every authenticated route answers 401).
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `LIVEPROOF_ADDR` | listen address (default `127.0.0.1:8080`; overrides `addr` in the file) |
+//! | `LIVEPROOF_CONFIG` | path of the TOML file |
+//! | `LIVEPROOF_DB` | SQLite path (default in-memory; overrides `database`) |
+//! | `LIVEPROOF_PREFIX` | extra route prefix such as `/sumi` (overrides `route_prefix`) |
+//! | `LIVEPROOF_JWT_SECRET` | HS256 secret (overrides the file's `[jwt]` with an HS256 setup) |
+//! | `LIVEPROOF_POOL_SIZE` | pipeline worker permits (default: number of cores) |
+//! | `LIVEPROOF_MODELS` | model directory (read by the core) |
+//!
+//! See `server/config.example.toml` for the file.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Everything that can be wrong with the configuration (fatal at start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listen address.
+    pub addr: String,
+    /// Extra prefix under which the seed routes are also served (e.g. `/sumi`); empty = none.
+    pub route_prefix: String,
+    /// SQLite database path; `:memory:` keeps state for the process lifetime only.
+    pub database: String,
+    pub jwt: JwtConfig,
+    pub pool: PoolConfig,
+    pub limits: LimitsConfig,
+    /// Keys for `/api/v1/ml/liveness/` (AppId + Authorization) and
+    /// `/v0.2/liveness-verification` (app-id + app-key).
+    #[serde(rename = "api_key")]
+    pub api_keys: Vec<ApiKeyConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            route_prefix: String::new(),
+            database: ":memory:".into(),
+            jwt: JwtConfig::default(),
+            pool: PoolConfig::default(),
+            limits: LimitsConfig::default(),
+            api_keys: Vec::new(),
+        }
+    }
+}
+
+/// Bearer-token verification for the v1/v2 liveness routes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `HS256`, `RS256` or `EdDSA`; exactly one is accepted (no algorithm negotiation).
+    pub algorithm: Option<String>,
+    /// HS256 shared secret.
+    pub secret: Option<String>,
+    /// RS256 / EdDSA public key, PEM text.
+    pub public_key_pem: Option<String>,
+    /// RS256 / EdDSA public key, PEM file.
+    pub public_key_path: Option<String>,
+    /// Required `iss`, if set.
+    pub issuer: Option<String>,
+    /// Required `aud`, if set.
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp` / `nbf`, seconds (default 30).
+    pub leeway_s: Option<u64>,
+}
+
+/// The CPU pool that runs the pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Pipeline runs at once (default: available cores). 0 refuses all work (tests).
+    pub size: usize,
+    /// Requests allowed to wait for a permit; beyond this → 503 at once.
+    pub queue: usize,
+    /// Longest wait for a permit before answering 503, milliseconds.
+    pub queue_timeout_ms: u64,
+    /// `Retry-After` seconds sent with a 503.
+    pub retry_after_s: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            size: cores,
+            queue: cores * 2,
+            queue_timeout_ms: 30_000,
+            retry_after_s: 2,
+        }
+    }
+}
+
+/// Request and media limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Body limit of `POST /liveness` and `/v2/liveness` (still + video), bytes.
+    pub liveness_body_bytes: usize,
+    /// Body limit of the selfie JSON route (base64 inflates by 4/3), bytes.
+    pub selfie_body_bytes: usize,
+    /// Body limit of `/v0.2/liveness-verification`, bytes.
+    pub verification_body_bytes: usize,
+    /// Largest still side accepted by the v1/v2 and selfie routes, pixels.
+    pub image_max_side: u32,
+    /// Largest video frame side, pixels.
+    pub video_max_side: u32,
+    /// Longest video, seconds.
+    pub video_max_duration_s: f64,
+    /// Wall-clock budget for decoding one video, seconds.
+    pub video_decode_timeout_s: u64,
+    /// Largest WebSocket message on `/ws/liveness` (one frame), bytes.
+    pub ws_message_bytes: usize,
+    /// A `/ws/liveness` connection silent this long is finished (final_result) and closed, ms.
+    pub ws_idle_timeout_ms: u64,
+    /// Longest `/ws/liveness` connection, seconds; then the session is finished and closed.
+    pub ws_session_s: u64,
+    /// Most frames one `/ws/liveness` session may send; then it is finished and closed.
+    pub ws_max_frames: u32,
+    /// Body limit of the batch routes (one ZIP), bytes.
+    pub batch_body_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            liveness_body_bytes: 64 * 1024 * 1024,
+            selfie_body_bytes: 16 * 1024 * 1024,
+            verification_body_bytes: 16 * 1024 * 1024,
+            image_max_side: 8192,
+            video_max_side: 4096,
+            video_max_duration_s: 60.0,
+            video_decode_timeout_s: 30,
+            ws_message_bytes: 4 * 1024 * 1024,
+            ws_idle_timeout_ms: 10_000,
+            ws_session_s: 60,
+            ws_max_frames: 1800,
+            batch_body_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// One API key. Give `key_sha256` (hex of SHA-256 of the key) in files you keep; `key`
+/// (plain text) is accepted for local runs and hashed at load. The plain key is never stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub app_id: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    /// Total requests allowed (None = unlimited); over it → 403.
+    #[serde(default)]
+    pub quota: Option<u64>,
+    /// Sustained requests per minute (token bucket, burst = the same number); over it → 429.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
+}
+
+impl ApiKeyConfig {
+    /// The SHA-256 of the key.
+    pub fn key_hash(&self) -> Result<[u8; 32], ConfigError> {
+        match (&self.key, &self.key_sha256) {
+            (Some(k), None) => Ok(crate::auth::hash_key(k)),
+            (None, Some(h)) => {
+                let bytes = hex::decode(h.trim()).map_err(|_| {
+                    ConfigError::Invalid(format!("api_key {}: key_sha256 is not hex", self.app_id))
+                })?;
+                bytes.try_into().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "api_key {}: key_sha256 must be 32 bytes",
+                        self.app_id
+                    ))
+                })
+            }
+            _ => Err(ConfigError::Invalid(format!(
+                "api_key {}: give exactly one of key, key_sha256",
+                self.app_id
+            ))),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `LIVEPROOF_CONFIG` (if set), then applies the environment overrides.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut config = match std::env::var("LIVEPROOF_CONFIG") {
+            Ok(path) if !path.is_empty() => Self::from_file(Path::new(&path))?,
+            _ => Self::default(),
+        };
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(addr) = var("LIVEPROOF_ADDR") {
+            config.addr = addr;
+        }
+        if let Some(db) = var("LIVEPROOF_DB") {
+            config.database = db;
+        }
+        if let Some(prefix) = var("LIVEPROOF_PREFIX") {
+            config.route_prefix = prefix;
+        }
+        if let Some(secret) = var("LIVEPROOF_JWT_SECRET") {
+            config.jwt.algorithm = Some("HS256".into());
+            config.jwt.secret = Some(secret);
+        }
+        if let Some(size) = var("LIVEPROOF_POOL_SIZE") {
+            config.pool.size = size
+                .parse()
+                .map_err(|_| ConfigError::Invalid("LIVEPROOF_POOL_SIZE is not a number".into()))?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let p = &self.route_prefix;
+        if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/') || p.len() < 2) {
+            return Err(ConfigError::Invalid(format!(
+                "route_prefix must look like /name, got {p:?}"
+            )));
+        }
+        for k in &self.api_keys {
+            k.key_hash()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let c = Config::from_file(&path).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.route_prefix, "/sumi");
+        assert_eq!(
+            c.api_keys[0].key_hash().unwrap(),
+            crate::auth::hash_key("secret")
+        );
+        assert!(toml::from_str::<Config>("bogus = 1").is_err());
+        let bad = Config {
+            route_prefix: "sumi/".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! # liveproof-server
+//!
+//! The verification server: the seed liveness APIs (v1/v2 liveness, selfie liveness,
+//! liveness verification) served over the same Rust pipeline the browser SDK runs, so a
+//! server re-check reproduces the client's scores.
+//!
+//! `main.rs` is bootstrap only (config, logs, model loading, graceful shutdown); everything
+//! else is here, and [`app`] builds the whole router from a state so tests drive it with
+//! `tower::ServiceExt::oneshot` and no socket.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`config`] | env + TOML configuration |
+//! | [`error`] | the one [`AppError`](error::AppError) and its response shapes |
+//! | [`auth`] | JWT bearer and API-key extractors, rate limit |
+//! | [`state`] | shared state and the [`Store`](state::store::Store) (SQLite) |
+//! | [`pool`] | bounded CPU pool for pipeline runs (503 when saturated) |
+//! | [`middleware`] | request id, security headers, access log, metrics |
+//! | [`metrics`] | Prometheus text |
+//! | [`routes`] | one module per API |
+//!
+//! `/ws/liveness` ([`routes::ws`]) streams frames over a WebSocket; its message contract is
+//! `server/asyncapi.json` (served at `/asyncapi.json`).
+//!
+//! Media is never written to disk: uploads are read into memory (bounded by per-route body
+//! limits), decoded there and dropped; the audit log keeps verdicts only.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod pool;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Every route served (method, path), without the optional prefix; the OpenAPI test checks
+/// each is documented.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/liveness"),
+    ("post", "/v2/liveness"),
+    ("post", routes::batch::V1_PATH),
+    ("post", routes::batch::V2_PATH),
+    ("post", routes::selfie::PATH),
+    ("post", routes::verification::PATH),
+    ("get", routes::ws::PATH),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("get", "/asyncapi.json"),
+];
+
+/// The whole application. The seed APIs are served at their documented paths and, when
+/// `route_prefix` is set (e.g. `/sumi`), under it as well; ops routes are unprefixed.
+pub fn app(state: AppState) -> Router {
+    let l = &state.config.limits;
+    let seed = || {
+        Router::new()
+            .merge(routes::liveness::router(l.liveness_body_bytes))
+            .merge(routes::selfie::router(l.selfie_body_bytes))
+            .merge(routes::verification::router(l.verification_body_bytes))
+            .merge(routes::ws::router())
+            .merge(routes::batch::router(l.batch_body_bytes))
+    };
+    let mut router = Router::new().merge(seed()).merge(routes::ops::router());
+    if !state.config.route_prefix.is_empty() {
+        router = router.nest(&state.config.route_prefix, seed());
+    }
+    router
+        .fallback(|| async { error::AppError::NotFound })
+        // Router::layer wraps every route and the fallback, so 404s get the headers too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::envelope,
+        ))
+        .with_state(state)
+}

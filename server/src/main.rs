@@ -1,0 +1,79 @@
+//! `liveproof-server`: bootstrap only. Reads the configuration, starts JSON logs, binds,
+//! loads the models in the background (so `/healthz` answers at once and `/readyz` turns
+//! 200 when they are loaded), and shuts down gracefully on SIGTERM or Ctrl-C, letting
+//! in-flight requests finish.
+//!
+//! ```text
+//! LIVEPROOF_ADDR=0.0.0.0:8080 LIVEPROOF_CONFIG=server/config.example.toml \
+//!     cargo run --release -p liveproof-server
+//! ```
+
+use std::sync::Arc;
+
+use liveproof::models::ModelSource;
+use liveproof::{Engine, EngineConfig};
+use liveproof_server::{app, AppState, Config};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(e) = run().await {
+        tracing::error!(error = %e, "server stopped");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let addr = config.addr.clone();
+    let state = AppState::new(config)?;
+
+    let loader = state.clone();
+    tokio::task::spawn_blocking(move || {
+        match Engine::load(&ModelSource::from_env(), EngineConfig::default()) {
+            Ok(engine) => {
+                loader.set_engine(Arc::new(engine));
+                tracing::info!("models loaded; ready");
+            }
+            Err(e) => tracing::error!(error = %e, code = e.code(), "models failed to load"),
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

@@ -1,0 +1,68 @@
+//! The HTTP routes, one module per API; each owns its router (and its body limit).
+
+pub mod batch;
+pub mod liveness;
+pub mod ops;
+pub mod selfie;
+pub mod verification;
+pub mod ws;
+
+use axum::extract::multipart::Field;
+use base64::Engine as _;
+
+use crate::error::AppError;
+
+/// A multipart part's bytes (the body limit bounds them).
+pub(crate) async fn read_bytes(field: Field<'_>) -> Result<Vec<u8>, AppError> {
+    Ok(field.bytes().await?.to_vec())
+}
+
+/// A multipart part as UTF-8 text; 422 naming the field otherwise.
+pub(crate) async fn read_text(field: Field<'_>) -> Result<String, AppError> {
+    let name = field.name().unwrap_or_default().to_owned();
+    String::from_utf8(read_bytes(field).await?)
+        .map_err(|_| AppError::invalid_field(name, "must be UTF-8 text"))
+}
+
+/// Decodes base64 image text, with or without a `data:image/...;base64,` prefix, standard or
+/// URL-safe alphabet, padded or not, ignoring whitespace (line-wrapped encoders).
+pub(crate) fn decode_base64_image(text: &[u8]) -> Result<Vec<u8>, AppError> {
+    let text = std::str::from_utf8(text)
+        .map_err(|_| AppError::bad_request("bad_base64", "image is not base64 text"))?;
+    let payload = match text.trim_start().strip_prefix("data:") {
+        Some(rest) => rest
+            .split_once(',')
+            .map(|(_, data)| data)
+            .ok_or_else(|| AppError::bad_request("bad_base64", "data: URL without a comma"))?,
+        None => text,
+    };
+    let cleaned: String = payload.chars().filter(|c| !c.is_whitespace()).collect();
+    let cleaned = cleaned.trim_end_matches('=');
+    if cleaned.is_empty() {
+        return Err(AppError::bad_request("empty_input", "image is empty"));
+    }
+    let config = base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone);
+    let standard = base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, config);
+    let url_safe = base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, config);
+    standard
+        .decode(cleaned)
+        .or_else(|_| url_safe.decode(cleaned))
+        .map_err(|_| AppError::bad_request("bad_base64", "image is not valid base64"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64_image;
+
+    #[test]
+    fn base64_with_and_without_data_url() {
+        assert_eq!(decode_base64_image(b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(
+            decode_base64_image(b"data:image/jpeg;base64,aGVs\nbG8").unwrap(),
+            b"hello"
+        );
+        assert!(decode_base64_image(b"!!!").is_err());
+        assert!(decode_base64_image(b"").is_err());
+    }
+}

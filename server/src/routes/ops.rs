@@ -1,0 +1,61 @@
+//! Operations: `GET /healthz` (the process answers), `/readyz` (models loaded: 200, else
+//! 503), `/metrics` (Prometheus text), `/openapi.json` (the hand-maintained OpenAPI 3.1
+//! document, `server/openapi.json`; a test checks that every route is in it) and
+//! `/asyncapi.json` (the AsyncAPI 3.0 document of `/ws/liveness`, `server/asyncapi.json`).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// The OpenAPI document, as shipped.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// The AsyncAPI 3.0 document of `/ws/liveness`, as shipped.
+pub const ASYNCAPI: &str = include_str!("../../asyncapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/asyncapi.json", get(asyncapi))
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.is_ready() {
+        (StatusCode::OK, Json(json!({"status": "ready"})))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "loading models"})),
+        )
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.pool.stats()),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn asyncapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], ASYNCAPI)
+}

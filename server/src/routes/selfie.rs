@@ -1,0 +1,210 @@
+//! `POST /api/v1/ml/liveness/`: headers `AppId` + `Authorization: <key>`, JSON
+//! `{"image": "<base64>"}` (a `data:` URL prefix is accepted). One pipeline run with every
+//! stage; the response maps model outputs onto the seed's `entity` document.
+//!
+//! Mapping rules (where the seed is silent, ours; all in the OpenAPI document):
+//! - `liveness_probability` = anti-spoofing real probability × 100; `liveness_check` =
+//!   probability > 50 (the seed's rule, strict).
+//! - `age_range` = ⌊mean − std⌋ … ⌈mean + std⌉ of the age model's distribution (low ≥ 0).
+//! - `smile.value` = emotion model P(happy) ≥ 0.5; `confidence` = 100 × P(the value given).
+//! - `gender.value` = `Male` when P(male) ≥ 0.5 else `Female`; `confidence` as for smile.
+//! - `eyes_open.value` = mean eye aspect ratio ≥ 0.2; `mouth_open.value` = inner-lip opening
+//!   over inner mouth width ≥ 0.15 (≈0.01–0.04 closed, 0.3–0.4 wide open); both are geometry
+//!   thresholds, not classifiers, so their `confidence` is `null`.
+//! - `eyeglasses`, `sunglasses`, `beard`, `mustache`: `null` (no model; never invented).
+//! - `emotions`: the seven FER2013 classes renamed angry→ANGRY, disgust→DISGUSTED,
+//!   fear→FEAR, happy→HAPPY, sad→SAD, surprise→SURPRISED, neutral→CALM, × 100, sorted by
+//!   confidence; there is no CONFUSED class, so it is absent.
+//! - `quality.brightness` = the core's mean face luma (already 0–100); `quality.sharpness` =
+//!   100 · v / (v + 50) where v is the variance of the Laplacian of the 96×96 face patch
+//!   (v = 12, the core's "blurry" threshold → 19; 50 → 50; 450 → 90).
+//! - `confidence` = detector score × 100; `bounding_box` = the main face's box clamped to
+//!   the image, as ratios of its width and height.
+//! - No face: `200` with `face_detected: false`, `message: "no face detected"`,
+//!   `liveness_check: false`, `liveness_probability: null`, and `details`, `quality`,
+//!   `confidence`, `bounding_box` all `null`.
+//! - Several faces: `multiface_detected: true`; everything else describes the largest face.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use liveproof::attributes::EMOTIONS;
+use liveproof::{decode_image, FrameRecord, Stages};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::SelfieKey;
+use crate::error::AppError;
+use crate::middleware::RequestId;
+use crate::routes::decode_base64_image;
+use crate::state::store::AuditEntry;
+use crate::state::AppState;
+
+pub const PATH: &str = "/api/v1/ml/liveness/";
+
+pub fn router(body_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(PATH, post(handler))
+        .layer(DefaultBodyLimit::max(body_limit))
+}
+
+#[derive(Debug, Deserialize)]
+struct SelfieRequest {
+    image: String,
+}
+
+async fn handler(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    SelfieKey(key): SelfieKey,
+    body: Result<Json<SelfieRequest>, JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    let Json(req) = body?;
+    let bytes = decode_base64_image(req.image.as_bytes())?;
+    let engine = state.engine()?;
+    let limits = state.media_limits.image.clone();
+    let record = state
+        .pool
+        .run(move || -> liveproof::Result<FrameRecord> {
+            let frame = decode_image(&bytes, &limits)?;
+            engine.analyze(&frame.as_ref(), 0.0, SELFIE_STAGES)
+        })
+        .await??;
+    let doc = entity(&record);
+    let probability = record.pad_real();
+    state
+        .store
+        .audit(&AuditEntry {
+            request_id,
+            route: PATH.into(),
+            principal: key.app_id,
+            verdict: match probability {
+                None => "no_face".into(),
+                Some(p) if p * 100.0 > 50.0 => "real".into(),
+                Some(_) => "fake".into(),
+            },
+            score: probability.map(f64::from),
+            correlation_id: None,
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Json(doc))
+}
+
+/// Everything but the embedding (no face match on this route).
+const SELFIE_STAGES: Stages = Stages {
+    embedding: false,
+    ..Stages::ALL
+};
+
+/// Eye aspect ratio at or above which eyes count as open.
+pub const EYES_OPEN_EAR: f32 = 0.2;
+/// Mouth aspect ratio at or above which the mouth counts as open.
+pub const MOUTH_OPEN_MAR: f32 = 0.15;
+/// Laplacian variance that maps to sharpness 50.
+pub const SHARPNESS_HALF: f32 = 50.0;
+
+fn pct(p: f32) -> f64 {
+    f64::from(p) * 100.0
+}
+
+/// `{value, confidence}` of a binary probability.
+fn binary(p: f32) -> Value {
+    let value = p >= 0.5;
+    json!({"value": value, "confidence": pct(if value { p } else { 1.0 - p })})
+}
+
+/// The seed's `entity` document for one analysed still.
+pub fn entity(r: &FrameRecord) -> Value {
+    let Some(face) = &r.face else {
+        return json!({"entity": {
+            "liveness": {"liveness_check": false, "liveness_probability": null},
+            "face": {
+                "face_detected": false,
+                "message": "no face detected",
+                "multiface_detected": false,
+                "details": null,
+                "quality": null,
+                "confidence": null,
+                "bounding_box": null
+            }
+        }});
+    };
+    let probability = face.pad.map(|p| pct(p.real));
+    let age_range = face.age_gender.map(|a| {
+        json!({
+            "low": (a.age - a.age_std).floor().max(0.0) as i64,
+            "high": (a.age + a.age_std).ceil().max(0.0) as i64,
+        })
+    });
+    let gender = face.age_gender.map(|a| {
+        let male = a.male_probability >= 0.5;
+        json!({
+            "value": if male { "Male" } else { "Female" },
+            "confidence": pct(if male { a.male_probability } else { 1.0 - a.male_probability }),
+        })
+    });
+    let smile = face.emotions.map(|e| binary(e.happy()));
+    let emotions = face.emotions.map(|e| {
+        let mut list: Vec<(&str, f32)> = EMOTIONS
+            .iter()
+            .zip(e.0)
+            .map(|(name, p)| (emotion_type(name), p))
+            .collect();
+        list.sort_by(|a, b| b.1.total_cmp(&a.1));
+        list.into_iter()
+            .map(|(t, p)| json!({"type": t, "confidence": pct(p)}))
+            .collect::<Vec<_>>()
+    });
+    let l = &face.landmarks;
+    let q = &face.quality;
+    let v = q.sharpness.max(0.0);
+    let (w, h) = (r.width as f32, r.height as f32);
+    let b = face.detection.bbox.clamp_to(w, h);
+    json!({"entity": {
+        "liveness": {
+            "liveness_check": probability.is_some_and(|p| p > 50.0),
+            "liveness_probability": probability,
+        },
+        "face": {
+            "face_detected": true,
+            "message": if r.faces.len() > 1 { "multiple faces detected" } else { "face detected" },
+            "multiface_detected": r.faces.len() > 1,
+            "details": {
+                "age_range": age_range,
+                "smile": smile,
+                "gender": gender,
+                "eyeglasses": null,
+                "sunglasses": null,
+                "beard": null,
+                "mustache": null,
+                "eyes_open": {"value": l.ear_mean() >= EYES_OPEN_EAR, "confidence": null},
+                "mouth_open": {"value": l.mouth.mar >= MOUTH_OPEN_MAR, "confidence": null},
+                "emotions": emotions,
+            },
+            "quality": {
+                "brightness": f64::from(q.brightness.clamp(0.0, 100.0)),
+                "sharpness": f64::from(100.0 * v / (v + SHARPNESS_HALF)),
+            },
+            "confidence": pct(face.detection.score),
+            "bounding_box": {
+                "width": f64::from(b.width() / w),
+                "height": f64::from(b.height() / h),
+                "left": f64::from(b.x1 / w),
+                "top": f64::from(b.y1 / h),
+            }
+        }
+    }})
+}
+
+fn emotion_type(name: &str) -> &'static str {
+    match name {
+        "angry" => "ANGRY",
+        "disgust" => "DISGUSTED",
+        "fear" => "FEAR",
+        "happy" => "HAPPY",
+        "sad" => "SAD",
+        "surprise" => "SURPRISED",
+        _ => "CALM",
+    }
+}

@@ -1,0 +1,151 @@
+//! `POST /v0.2/liveness-verification`: headers `app-id` + `app-key`, multipart `selfie`
+//! (file) + `threshold` (0–1; live when score ≥ threshold).
+//!
+//! The seed does not show the 200 body; ours, in its snake_case style:
+//!
+//! ```json
+//! {"request_id": "…",
+//!  "liveness": {"score": 0.97, "threshold": 0.5, "is_live": true},
+//!  "face": {"detected": true, "multiple_faces": false, "confidence": 0.99,
+//!           "bounding_box": {"x": 210, "y": 160, "width": 380, "height": 460}},
+//!  "image": {"width": 1080, "height": 1350}}
+//! ```
+//!
+//! `score` is the anti-spoofing real probability (0–1, the same scale as `threshold`). No
+//! face → 200 with `face.detected: false`, `score: null`, `is_live: false`. `threshold`
+//! defaults to 0.5 when absent; outside [0, 1] or not a number → 400. A selfie whose
+//! shorter side is under 300 px or longer side over 5000 px → 400 naming the size. The
+//! quota is charged when the key is accepted, before the body is read (403 once spent).
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use liveproof::{decode_image, FrameRecord, ImageLimits, Stages};
+use serde_json::{json, Value};
+
+use crate::auth::VerificationKey;
+use crate::error::AppError;
+use crate::middleware::RequestId;
+use crate::routes::{read_bytes, read_text};
+use crate::state::store::AuditEntry;
+use crate::state::AppState;
+
+pub const PATH: &str = "/v0.2/liveness-verification";
+/// Selfie size rule from the seed.
+pub const MIN_SIDE: u32 = 300;
+pub const MAX_SIDE: u32 = 5000;
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+pub fn router(body_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(PATH, post(handler))
+        .layer(DefaultBodyLimit::max(body_limit))
+}
+
+async fn handler(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    VerificationKey(key): VerificationKey,
+    mut form: Multipart,
+) -> Result<Json<Value>, AppError> {
+    let mut selfie = None;
+    let mut threshold = None;
+    while let Some(field) = form.next_field().await? {
+        match field.name().unwrap_or_default() {
+            "selfie" => selfie = Some(read_bytes(field).await?),
+            "threshold" => {
+                let text = read_text(field).await?;
+                let t: f64 = text.trim().parse().map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_threshold",
+                        format!("threshold must be a number between 0 and 1, got {text:?}"),
+                    )
+                })?;
+                if !(0.0..=1.0).contains(&t) {
+                    return Err(AppError::bad_request(
+                        "invalid_threshold",
+                        format!("threshold must be between 0 and 1, got {t}"),
+                    ));
+                }
+                threshold = Some(t);
+            }
+            _ => {
+                read_bytes(field).await?;
+            }
+        }
+    }
+    let selfie = selfie.ok_or_else(|| {
+        AppError::bad_request("missing_selfie", "multipart field `selfie` is required")
+    })?;
+    let threshold = threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let engine = state.engine()?;
+    let limits = ImageLimits {
+        min_side: MIN_SIDE,
+        max_side: MAX_SIDE,
+        ..state.media_limits.image.clone()
+    };
+    let record = state
+        .pool
+        .run(move || -> liveproof::Result<FrameRecord> {
+            let frame = decode_image(&selfie, &limits)?;
+            engine.analyze(&frame.as_ref(), 0.0, Stages::PAD)
+        })
+        .await?
+        .map_err(selfie_error)?;
+
+    let score = record.pad_real().map(f64::from);
+    let is_live = score.is_some_and(|s| s >= threshold);
+    state
+        .store
+        .audit(&AuditEntry {
+            request_id: request_id.clone(),
+            route: PATH.into(),
+            principal: key.app_id,
+            verdict: match score {
+                None => "no_face".into(),
+                Some(_) if is_live => "real".into(),
+                Some(_) => "fake".into(),
+            },
+            score,
+            correlation_id: None,
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let face = record.face.as_ref().map_or_else(
+        || json!({"detected": false, "multiple_faces": false, "confidence": null, "bounding_box": null}),
+        |f| {
+            let b = f.detection.bbox.clamp_to(record.width as f32, record.height as f32);
+            json!({
+                "detected": true,
+                "multiple_faces": record.faces.len() > 1,
+                "confidence": f64::from(f.detection.score),
+                "bounding_box": {
+                    "x": b.x1.round() as i64,
+                    "y": b.y1.round() as i64,
+                    "width": b.width().round() as i64,
+                    "height": b.height().round() as i64,
+                }
+            })
+        },
+    );
+    Ok(Json(json!({
+        "request_id": request_id,
+        "liveness": {"score": score, "threshold": threshold, "is_live": is_live},
+        "face": face,
+        "image": {"width": record.width, "height": record.height},
+    })))
+}
+
+/// Size errors restated with the seed's rule.
+fn selfie_error(e: liveproof::Error) -> AppError {
+    match e {
+        liveproof::Error::ImageTooSmall { width, height, .. }
+        | liveproof::Error::ImageTooLarge { width, height, .. } => AppError::bad_request(
+            "invalid_selfie_size",
+            format!(
+                "selfie is {width}x{height} px; its sides must be between {MIN_SIDE} and {MAX_SIDE} px \
+                 (recommended over 900 px)"
+            ),
+        ),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,536 @@
+//! `GET /ws/liveness`: the WebSocket liveness workflow of seed 003. The client streams camera
+//! frames; the server runs the core's [`ChallengeSession`] over them and answers with the
+//! core's [`Event`]s, unchanged (`phase`, `frame_result`, `challenge_start`,
+//! `challenge_result`, `final_result`, `guidance`). The message contract is
+//! `server/asyncapi.json`; in short:
+//!
+//! - auth: the v1/v2 Bearer JWT, in `Authorization` or, for browsers, `?token=`; checked
+//!   before the upgrade (401 as on `/liveness`, 503 while the models load).
+//! - client → server: text `{"type":"start", "challenges"?, "count"?, "seed"?, "unique_id"?}`
+//!   once; then frames, primarily text `{"type":"frame","t_ms":n,"image":"<base64 JPEG/PNG>"}`
+//!   with the client's capture time, or binary JPEG/PNG bytes stamped with the server's
+//!   receive time since `start` (one kind per session); `{"type":"stop"}` ends the stream.
+//! - script: `challenges` alone is the exact script; with `count`, `count` of them are drawn;
+//!   without `challenges`, `count` (default 2) are drawn from every action. Draws use a
+//!   server-generated nonce, or `seed` when given (reproducible; a deployment that needs an
+//!   unpredictable script must not let clients choose it).
+//! - frames are analysed one at a time, in order, on the shared CPU pool; a frame that finds
+//!   the pool busy is dropped (no event), as a camera drops frames, never queued. Reading
+//!   pauses while a frame is analysed, so a fast client is slowed by TCP back-pressure.
+//! - the end: after `final_result` the server closes with 1000. `stop`, silence for
+//!   `ws_idle_timeout_ms`, `ws_session_s` and `ws_max_frames` end the stream the same way
+//!   (the session is finished, which fails an unfinished script). Bad input gets one
+//!   `{"type":"error","code","message"}` and a close with 1003 (unknown message type), 1007
+//!   (bad JSON or fields, bad `start`, base64, image or timestamp), 1008 (out of order:
+//!   a frame before `start`, `start` twice, text and binary frames mixed),
+//!   1009 (message over `ws_message_bytes`) or 1011 (server fault).
+//! - a client that goes away ends the task (the frame being analysed, if any, completes on
+//!   its worker and is discarded); it is logged, not audited. A verdict is audited like the
+//!   other routes' (route, subject, label, confidence; no media).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use liveproof::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
+use liveproof::events::{Event, Label};
+use liveproof::{decode_image, Engine, FrameRecord, ImageLimits};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::auth::{BearerClaims, WsBearerClaims};
+use crate::error::AppError;
+use crate::middleware::RequestId;
+use crate::routes::decode_base64_image;
+use crate::state::store::AuditEntry;
+use crate::state::AppState;
+
+pub const PATH: &str = "/ws/liveness";
+
+/// Close codes (RFC 6455 §7.4.1).
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const INVALID_DATA: u16 = 1007;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    WsBearerClaims(claims): WsBearerClaims,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let engine = state.engine()?;
+    let max = state.config.limits.ws_message_bytes;
+    let span =
+        tracing::info_span!("ws_liveness", request_id = %request_id, subject = %claims.subject);
+    Ok(ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            let conn = Connection {
+                socket,
+                state,
+                engine,
+                claims,
+                request_id,
+            };
+            conn.run().instrument(span)
+        }))
+}
+
+/// A protocol violation: sent as an `error` message, then the connection is closed.
+#[derive(Debug)]
+struct Violation {
+    close: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn violation(close: u16, code: &'static str, message: impl Into<String>) -> Violation {
+    Violation {
+        close,
+        code,
+        message: message.into(),
+    }
+}
+
+/// `start` (unknown fields are ignored, as on the multipart routes).
+#[derive(Debug, Deserialize)]
+struct Start {
+    challenges: Option<Vec<ChallengeAction>>,
+    count: Option<usize>,
+    seed: Option<String>,
+    unique_id: Option<String>,
+}
+
+/// A text frame.
+#[derive(Debug, Deserialize)]
+struct TextFrame {
+    t_ms: f64,
+    image: String,
+}
+
+/// Where frame timestamps come from; fixed by the session's first frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Clock {
+    Client,
+    Server,
+}
+
+struct Live {
+    session: ChallengeSession,
+    started: Instant,
+    clock: Option<Clock>,
+    last_t: f64,
+    frames: u32,
+    dropped: u32,
+    unique_id: Option<String>,
+}
+
+/// What the loop does next.
+enum Step {
+    Continue,
+    /// Finish the session (if any), send its tail, close 1000 with this reason.
+    Finish(&'static str),
+    /// The session decided; close 1000.
+    Decided,
+    /// The client went away.
+    Gone,
+}
+
+struct Connection {
+    socket: WebSocket,
+    state: AppState,
+    engine: Arc<Engine>,
+    claims: BearerClaims,
+    request_id: String,
+}
+
+impl Connection {
+    async fn run(mut self) {
+        let limits = self.state.config.limits.clone();
+        let idle = Duration::from_millis(limits.ws_idle_timeout_ms);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(limits.ws_session_s);
+        let mut live: Option<Live> = None;
+        tracing::info!("websocket session opened");
+        loop {
+            let now = tokio::time::Instant::now();
+            let wake = (now + idle).min(deadline);
+            // `None`: the time is up. Checked before reading too, so a client that never
+            // pauses still meets the session limit.
+            let received = if now >= deadline {
+                None
+            } else {
+                tokio::time::timeout_at(wake, self.socket.recv()).await.ok()
+            };
+            let step = match received {
+                None if wake >= deadline => Step::Finish("session time limit"),
+                None => Step::Finish("idle timeout"),
+                Some(None) => Step::Gone,
+                Some(Some(Err(e))) => {
+                    let too_big = e
+                        .into_inner()
+                        .downcast_ref::<tokio_tungstenite::tungstenite::Error>()
+                        .is_some_and(|e| {
+                            matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_))
+                        });
+                    if too_big {
+                        let v = violation(
+                            close::TOO_BIG,
+                            "message_too_big",
+                            format!("messages are limited to {} bytes", limits.ws_message_bytes),
+                        );
+                        self.fail(v, &live).await;
+                        return;
+                    }
+                    Step::Gone
+                }
+                Some(Some(Ok(msg))) => match self.handle(msg, &mut live, &limits).await {
+                    Ok(step) => step,
+                    Err(v) => {
+                        self.fail(v, &live).await;
+                        return;
+                    }
+                },
+            };
+            match step {
+                Step::Continue => {}
+                Step::Gone => {
+                    match &live {
+                        Some(l) if !l.session.is_done() => tracing::info!(
+                            frames = l.frames,
+                            "client disconnected mid-session; session abandoned"
+                        ),
+                        _ => tracing::info!("client disconnected"),
+                    }
+                    return;
+                }
+                Step::Decided => {
+                    self.conclude(&live, "final result").await;
+                    return;
+                }
+                Step::Finish(reason) => {
+                    if let Some(l) = live.as_mut() {
+                        let tail = l.session.finish();
+                        if !self.send_events(&tail).await {
+                            return;
+                        }
+                    }
+                    self.conclude(&live, reason).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One client message.
+    async fn handle(
+        &mut self,
+        msg: Message,
+        live: &mut Option<Live>,
+        limits: &crate::config::LimitsConfig,
+    ) -> Result<Step, Violation> {
+        let (bytes, t_client) = match msg {
+            Message::Ping(_) | Message::Pong(_) => return Ok(Step::Continue),
+            Message::Close(_) => return Ok(Step::Gone),
+            Message::Binary(b) => (b.to_vec(), None),
+            Message::Text(text) => {
+                let v: Value = serde_json::from_str(text.as_str()).map_err(|e| {
+                    violation(
+                        close::INVALID_DATA,
+                        "bad_json",
+                        format!("message is not JSON: {e}"),
+                    )
+                })?;
+                let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+                match kind {
+                    "start" => {
+                        if live.is_some() {
+                            return Err(violation(
+                                close::POLICY,
+                                "already_started",
+                                "`start` was already sent on this connection",
+                            ));
+                        }
+                        let start: Start = parse(v)?;
+                        *live = Some(self.start(start)?);
+                        return Ok(Step::Continue);
+                    }
+                    "stop" => return Ok(Step::Finish("stopped by client")),
+                    "frame" => {
+                        let f: TextFrame = parse(v)?;
+                        let bytes = decode_base64_image(f.image.as_bytes()).map_err(|e| {
+                            violation(close::INVALID_DATA, "bad_base64", e.to_string())
+                        })?;
+                        (bytes, Some(f.t_ms))
+                    }
+                    other => {
+                        return Err(violation(
+                            close::UNSUPPORTED,
+                            "unknown_type",
+                            format!(
+                                "unknown message type {other:?}; expected start, frame or stop"
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
+        let Some(l) = live.as_mut() else {
+            return Err(violation(
+                close::POLICY,
+                "not_started",
+                "send `start` before any frame",
+            ));
+        };
+        let clock = if t_client.is_some() {
+            Clock::Client
+        } else {
+            Clock::Server
+        };
+        if *l.clock.get_or_insert(clock) != clock {
+            return Err(violation(
+                close::POLICY,
+                "mixed_frames",
+                "a session sends either text frames (client t_ms) or binary frames, not both",
+            ));
+        }
+        let t_ms = t_client.unwrap_or_else(|| l.started.elapsed().as_secs_f64() * 1000.0);
+        if !t_ms.is_finite() || t_ms < 0.0 {
+            return Err(violation(
+                close::INVALID_DATA,
+                "bad_timestamp",
+                format!("t_ms must be a finite number ≥ 0, got {t_ms}"),
+            ));
+        }
+        if t_ms <= l.last_t {
+            return Err(violation(
+                close::INVALID_DATA,
+                "bad_timestamp",
+                format!(
+                    "t_ms must increase: {t_ms} after {} (milliseconds since the first frame's clock)",
+                    l.last_t
+                ),
+            ));
+        }
+        l.last_t = t_ms;
+        l.frames += 1;
+
+        let engine = self.engine.clone();
+        let image_limits: ImageLimits = self.state.media_limits.image.clone();
+        let stages = l.session.stages_for_next_frame();
+        let job = move || -> liveproof::Result<FrameRecord> {
+            let frame = decode_image(&bytes, &image_limits)?;
+            engine.analyze(&frame.as_ref(), t_ms, stages)
+        };
+        let record = match self.state.pool.try_run(job).await {
+            Ok(None) => {
+                l.dropped += 1;
+                tracing::debug!(t_ms, "pool busy; frame dropped");
+                return Ok(at_frame_limit(l, limits));
+            }
+            Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(e))) if e.is_input_error() => {
+                return Err(violation(
+                    close::INVALID_DATA,
+                    "bad_image",
+                    format!("frame at t_ms {t_ms}: {e}"),
+                ))
+            }
+            Ok(Some(Err(e))) => {
+                tracing::error!(error = %e, code = e.code(), "frame analysis failed");
+                return Err(internal());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "frame analysis task failed");
+                return Err(internal());
+            }
+        };
+        let events = l.session.push(&record);
+        if !self.send_events(&events).await {
+            return Ok(Step::Gone);
+        }
+        if l.session.is_done() {
+            return Ok(Step::Decided);
+        }
+        Ok(at_frame_limit(l, limits))
+    }
+
+    fn start(&self, s: Start) -> Result<Live, Violation> {
+        let bad = |m: String| violation(close::INVALID_DATA, "bad_start", m);
+        if let Some(id) = &s.unique_id {
+            if id.len() > 128 || id.chars().any(char::is_control) {
+                return Err(bad(
+                    "unique_id must be at most 128 printable characters".into()
+                ));
+            }
+        }
+        if s.seed.as_ref().is_some_and(|x| x.len() > 256) {
+            return Err(bad("seed must be at most 256 bytes".into()));
+        }
+        let mut config = ChallengeConfig::default();
+        let session = match (s.challenges, s.count) {
+            (Some(script), None) => ChallengeSession::with_script(config, script),
+            (pool, count) => {
+                if let Some(pool) = pool {
+                    config.actions = pool;
+                }
+                if let Some(n) = count {
+                    config.count = n;
+                }
+                let seed = match &s.seed {
+                    Some(seed) => seed_from_nonce(seed.as_bytes()),
+                    None => seed_from_nonce(uuid::Uuid::new_v4().as_bytes()),
+                };
+                ChallengeSession::new(config, seed)
+            }
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        tracing::info!(script = ?session.script(), unique_id = s.unique_id.as_deref(), "session started");
+        Ok(Live {
+            session,
+            started: Instant::now(),
+            clock: None,
+            last_t: f64::NEG_INFINITY,
+            frames: 0,
+            dropped: 0,
+            unique_id: s.unique_id,
+        })
+    }
+
+    /// Sends events in order; false when the client is gone.
+    async fn send_events(&mut self, events: &[Event]) -> bool {
+        for e in events {
+            let text = serde_json::to_string(e).expect("events serialise");
+            if self.socket.send(Message::Text(text.into())).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Audits the verdict (if any) and closes normally.
+    async fn conclude(&mut self, live: &Option<Live>, reason: &'static str) {
+        if let Some(l) = live {
+            if let Some(o) = l.session.outcome() {
+                let verdict = match o.label {
+                    Label::Real => "REAL",
+                    Label::Fake => "FAKE",
+                };
+                tracing::info!(
+                    verdict,
+                    confidence = o.confidence,
+                    failure = ?o.failure,
+                    frames = l.frames,
+                    dropped = l.dropped,
+                    reason,
+                    "websocket session decided"
+                );
+                let entry = AuditEntry {
+                    request_id: self.request_id.clone(),
+                    route: PATH.into(),
+                    principal: self.claims.subject.clone(),
+                    verdict: verdict.into(),
+                    score: Some(f64::from(o.confidence)),
+                    correlation_id: l.unique_id.clone(),
+                };
+                if let Err(e) = self.state.store.audit(&entry) {
+                    tracing::error!(error = %e, "audit failed");
+                }
+            }
+        }
+        self.close(close::NORMAL, reason).await;
+    }
+
+    /// Sends the error message, then closes with its code.
+    async fn fail(&mut self, v: Violation, live: &Option<Live>) {
+        tracing::info!(
+            code = v.code,
+            close = v.close,
+            message = %v.message,
+            frames = live.as_ref().map_or(0, |l| l.frames),
+            "websocket session refused input"
+        );
+        let msg = serde_json::json!({"type": "error", "code": v.code, "message": v.message});
+        if self
+            .socket
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .is_ok()
+        {
+            self.close(v.close, v.code).await;
+        }
+    }
+
+    /// Sends a close frame and waits briefly for the client's, so the handshake completes.
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        if self.socket.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        // Wait (at most 1 s) for the client's close. If the stream has already failed (an
+        // oversized message leaves unread bytes, and dropping a socket with unread bytes
+        // resets it, which can destroy the error and close frames before the client reads
+        // them), give the client that second to read before the socket is dropped.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                match self.socket.recv().await {
+                    Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => std::future::pending::<()>().await,
+                }
+            }
+        })
+        .await;
+    }
+}
+
+fn at_frame_limit(l: &Live, limits: &crate::config::LimitsConfig) -> Step {
+    if l.frames >= limits.ws_max_frames {
+        Step::Finish("frame limit")
+    } else {
+        Step::Continue
+    }
+}
+
+fn internal() -> Violation {
+    violation(close::INTERNAL, "internal", "internal server error")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, Violation> {
+    serde_json::from_value(v)
+        .map_err(|e| violation(close::INVALID_DATA, "bad_message", format!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_accepts_both_spellings() {
+        let s: Start = serde_json::from_value(
+            serde_json::json!({"type": "start", "challenges": ["LOOK_LEFT", "BLINK"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            s.challenges.unwrap(),
+            vec![ChallengeAction::LookLeft, ChallengeAction::Blink]
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use liveproof_server::{app, AppState, ROUTES};
+
+use crate::common::*;
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn readiness_follows_the_engine() {
+    let state = AppState::new(config()).unwrap();
+    let router = app(state.clone());
+    assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
+    let r = send(&router, get("/readyz")).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_envelope(&r);
+    // Seed routes answer 503 + Retry-After while the models load.
+    let auth = bearer();
+    let image = media("live/frame_lp_d11_t2.0.jpg");
+    let r = send(
+        &router,
+        post_form(
+            "/v2/liveness",
+            &[("authorization", auth.as_str())],
+            &[("image", Part::File(&image))],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers.get("retry-after").is_some());
+    state.set_engine(engine());
+    assert_eq!(send(&router, get("/readyz")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let router = router();
+    send(&router, get("/healthz")).await;
+    send(&router, get("/missing")).await;
+    let r = send(&router, get("/metrics")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = r.json.as_str().unwrap();
+    for needle in [
+        r#"liveproof_http_requests_total{route="/healthz",method="GET",status="200"} 1"#,
+        r#"liveproof_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
+        r#"liveproof_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1"#,
+        "liveproof_pool_size 2",
+        "liveproof_pool_busy 0",
+        "liveproof_pool_rejected_total 0",
+    ] {
+        assert!(text.contains(needle), "{needle} not in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let r = send(&router(), get("/openapi.json")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_envelope(&r);
+    let doc = &r.json;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, path) in ROUTES {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        // The WebSocket upgrade answers 101; everything else has a 200.
+        assert!(
+            op["responses"]["200"].is_object() || op["responses"]["101"].is_object(),
+            "{method} {path} has no 200 (or 101)"
+        );
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        ROUTES.len(),
+        "documented paths that are not served"
+    );
+    for scheme in ["bearerAuth", "selfieAppId", "selfieKey", "appId", "appKey"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme}"
+        );
+    }
+}
