@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 media=${LIVEPROOF_MEDIA:-../shared/media}
 scripts/setup-models.sh >/dev/null
-cargo build --release --locked --bin liveproof --bin liveproof-server
+cargo build --release --locked --workspace --bins
 lp=target/release/liveproof
 echo "== liveproof check --image $media/live/fr_obama.jpg"
 $lp check --image "$media/live/fr_obama.jpg"

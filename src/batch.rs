@@ -33,6 +33,8 @@ pub struct BatchLimits {
     pub max_image_bytes: u64,
     pub max_video_bytes: u64,
     pub max_total_bytes: u64,
+    /// Decoding limits for each case's still and video.
+    pub media: MediaLimits,
 }
 
 impl Default for BatchLimits {
@@ -42,6 +44,7 @@ impl Default for BatchLimits {
             max_image_bytes: 50 << 20,
             max_video_bytes: 200 << 20,
             max_total_bytes: 2 << 30,
+            media: MediaLimits::default(),
         }
     }
 }
@@ -209,7 +212,7 @@ fn run_case<R: Read + Seek>(
         image.as_deref(),
         video.as_deref(),
         params,
-        &MediaLimits::default(),
+        &limits.media,
     )
 }
 

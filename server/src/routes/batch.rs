@@ -70,9 +70,15 @@ async fn run(
     tracing::info!(unique_id = form.unique_id.as_deref(), subject = %claims.subject, bytes = zip.len(), "batch");
     let engine = state.engine()?;
     let params = form.params;
+    // The server's media limits (sizes, durations, one FFmpeg thread per pool worker) apply
+    // inside the archive too.
+    let limits = BatchLimits {
+        media: (*state.media_limits).clone(),
+        ..BatchLimits::default()
+    };
     let (archive, rows) = state
         .pool
-        .run(move || run_batch_bytes(&engine, &zip, &params, version, &BatchLimits::default()))
+        .run(move || run_batch_bytes(&engine, &zip, &params, version, &limits))
         .await??;
     let failed = rows.iter().filter(|r| !r.error.is_empty()).count();
     state
