@@ -25,8 +25,8 @@ cat <<MSG
 
 == liveproof-server on http://127.0.0.1:8080 (OpenAPI at /openapi.json, Ctrl-C to stop). Try:
 curl -s -H "Authorization: Bearer $header.$payload.$sig" -F image=@$media/live/fr_obama.jpg http://127.0.0.1:8080/v2/liveness
-curl -s -H "AppId: demo-app" -H "Authorization: secret" -H "Content-Type: application/json" \\
-     -d "{\"image\":\"\$(base64 -w0 $media/live/fr_obama.jpg)\"}" http://127.0.0.1:8080/api/v1/ml/liveness/
+base64 -w0 $media/live/fr_obama.jpg | sed 's/^/{"image":"/; s/\$/"}/' | curl -s -H "AppId: demo-app" -H "Authorization: secret" \\
+     -H "Content-Type: application/json" --data-binary @- http://127.0.0.1:8080/api/v1/ml/liveness/
 MSG
 mkdir -p target
 LIVEPROOF_CONFIG=server/config.example.toml LIVEPROOF_DB=target/demo.db exec target/release/liveproof-server
