@@ -67,6 +67,14 @@ pub enum Error {
     #[error("invalid frame: {0}")]
     InvalidFrame(String),
 
+    /// Encoding an evidence frame failed (a bug: the frame was already validated).
+    #[error("image could not be encoded: {0}")]
+    ImageEncode(String),
+
+    /// An evidence bundle or its signature was refused.
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
+
     /// A caller-supplied argument is out of range or malformed.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -97,6 +105,8 @@ impl Error {
             Error::NoFace(_) => "no_face",
             Error::InvalidFrame(_) => "invalid_frame",
             Error::InvalidArgument(_) => "invalid_argument",
+            Error::ImageEncode(_) => "image_encode",
+            Error::Evidence(e) => e.code(),
             #[cfg(not(target_family = "wasm"))]
             Error::Video(_) => "video",
         }
@@ -112,7 +122,8 @@ impl Error {
             | Error::ImageTooSmall { .. }
             | Error::NoFace(_)
             | Error::InvalidFrame(_)
-            | Error::InvalidArgument(_) => true,
+            | Error::InvalidArgument(_)
+            | Error::Evidence(_) => true,
             #[cfg(not(target_family = "wasm"))]
             Error::Video(_) => true,
             _ => false,

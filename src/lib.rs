@@ -12,6 +12,8 @@
 //! | [`pipeline`] | the per-frame pipeline ([`Engine`], [`FrameRecord`]) |
 //! | [`challenge`] | blink / look / smile detectors and the challenge state machine |
 //! | [`events`] | the event stream shared by the SDK and the WebSocket API |
+//! | [`evidence`] | evidence bundles, their JWS signatures and verification |
+//! | [`live`] | a live session over camera frames: tracking, challenges, evidence |
 //! | [`check`] | still + video analysis with frame sampling and face match |
 //! | [`report`] | the v1 and v2 liveness response documents |
 //! | `video` (native) | MP4 / WebM decoding |
@@ -30,9 +32,11 @@ pub mod error;
 #[cfg(not(target_family = "wasm"))]
 pub mod eval;
 pub mod events;
+pub mod evidence;
 pub mod frame;
 pub mod imgproc;
 pub mod landmarks;
+pub mod live;
 pub mod models;
 pub mod pipeline;
 pub mod quality;
@@ -42,4 +46,5 @@ pub mod video;
 
 pub use error::{Error, Result};
 pub use frame::{decode_image, Frame, FrameRef, ImageLimits, PixelFormat};
-pub use pipeline::{Engine, EngineConfig, FrameRecord, Stages};
+pub use live::{LiveCheck, LiveConfig, LiveStep};
+pub use pipeline::{Engine, EngineConfig, FrameRecord, FrameSummary, Stages};

@@ -13,7 +13,8 @@ use crate::detect::{Detection, DetectorConfig, FaceDetector};
 use crate::embed::{Embedding, FaceEmbedder};
 use crate::error::Result;
 use crate::frame::FrameRef;
-use crate::landmarks::{FaceLandmarks, FaceMesh, MeshRoi};
+use crate::imgproc::BBox;
+use crate::landmarks::{FaceLandmarks, FaceMesh, MeshRoi, Mouth, Pose};
 use crate::models::{Manifest, ModelRole, ModelSource};
 use crate::quality::{self, Guidance, Quality, QualityConfig};
 
@@ -126,9 +127,64 @@ pub struct FrameRecord {
     /// What is wrong with the frame, if anything.
     pub guidance: Vec<Guidance>,
     pub timings: Timings,
+    /// True when the detector was skipped and the face was followed from the previous
+    /// frame's landmarks ([`Engine::analyze_tracked`]); `faces` then holds that one face.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tracked: bool,
+}
+
+/// A compact per-frame record without the landmark points: what the browser SDK reports for
+/// each frame and what an evidence bundle carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameSummary {
+    pub t_ms: f64,
+    pub width: u32,
+    pub height: u32,
+    /// Faces found (1 on tracked frames).
+    pub faces: usize,
+    #[serde(default)]
+    pub tracked: bool,
+    /// The main face's box and detector score.
+    pub bbox: Option<BBox>,
+    pub score: Option<f32>,
+    /// Mesh face-presence probability.
+    pub presence: Option<f32>,
+    pub pad: Option<PadScore>,
+    /// Mean eye aspect ratio.
+    pub ear: Option<f32>,
+    pub mouth: Option<Mouth>,
+    pub pose: Option<Pose>,
+    pub quality: Option<Quality>,
+    /// The emotion model's happy probability, when it ran.
+    pub happy: Option<f32>,
+    pub guidance: Vec<Guidance>,
+    pub timings: Timings,
 }
 
 impl FrameRecord {
+    /// The compact form of this record.
+    pub fn summary(&self) -> FrameSummary {
+        let f = self.face.as_ref();
+        FrameSummary {
+            t_ms: self.t_ms,
+            width: self.width,
+            height: self.height,
+            faces: self.faces.len(),
+            tracked: self.tracked,
+            bbox: f.map(|f| f.detection.bbox),
+            score: f.map(|f| f.detection.score),
+            presence: f.map(|f| f.landmarks.presence),
+            pad: f.and_then(|f| f.pad),
+            ear: f.map(|f| f.landmarks.ear_mean()),
+            mouth: f.map(|f| f.landmarks.mouth),
+            pose: f.map(|f| f.landmarks.pose),
+            quality: f.map(|f| f.quality),
+            happy: f.and_then(|f| f.emotions.map(|e| e.happy())),
+            guidance: self.guidance.clone(),
+            timings: self.timings,
+        }
+    }
+
     /// The frame's real probability, if anti-spoofing ran on it.
     pub fn pad_real(&self) -> Option<f32> {
         self.face.as_ref()?.pad.map(|p| p.real)
@@ -223,7 +279,96 @@ impl Engine {
             face,
             guidance,
             timings,
+            tracked: false,
         })
+    }
+
+    /// The pipeline for consecutive video frames. With `detect == false` and a face in
+    /// `track` (left there by the previous call), the detector is skipped: the mesh runs on
+    /// the region tracked from the previous frame's landmarks, and the face box is derived
+    /// from the new landmarks. The detector runs anyway when there is nothing to track, when
+    /// the mesh loses the face, or when `stages` need a detector box (anti-spoofing and the
+    /// embedding are only ever computed on detector boxes, so their scores are the ones a
+    /// re-run of [`Engine::analyze`] on the same frame gives).
+    pub fn analyze_tracked(
+        &self,
+        frame: &FrameRef,
+        t_ms: f64,
+        stages: Stages,
+        track: &mut Option<Track>,
+        detect: bool,
+    ) -> Result<FrameRecord> {
+        let needs_box = stages.pad || stages.embedding || stages.age_gender;
+        if let (false, false, Some(t)) = (detect, needs_box, track.as_ref()) {
+            if let Some(rec) = self.follow(frame, t_ms, stages, t)? {
+                *track = rec
+                    .face
+                    .as_ref()
+                    .map(|f| Track::new(&f.detection, &f.landmarks));
+                return Ok(rec);
+            }
+        }
+        let rec = self.analyze(frame, t_ms, stages)?;
+        // Follow only a lone face: with several in view, every frame goes to the detector.
+        *track = match (&rec.face, rec.faces.len()) {
+            (Some(f), 1) if f.landmarks.presence >= self.config.quality.min_presence => {
+                Some(Track::new(&f.detection, &f.landmarks))
+            }
+            _ => None,
+        };
+        Ok(rec)
+    }
+
+    /// One tracked frame, or `None` when the mesh no longer sees a face there.
+    fn follow(
+        &self,
+        frame: &FrameRef,
+        t_ms: f64,
+        stages: Stages,
+        track: &Track,
+    ) -> Result<Option<FrameRecord>> {
+        let start = Instant::now();
+        let mut timings = Timings::default();
+        let landmarks = self.mesh.landmarks(frame, &track.roi)?;
+        timings.landmarks_ms = ms(start);
+        if landmarks.presence < self.config.quality.min_presence {
+            return Ok(None);
+        }
+        let detection = track.detection_from(&landmarks);
+        let quality = quality::measure(frame, &detection);
+        let clock = Instant::now();
+        let emotions = if stages.emotion {
+            Some(self.emotion.classify(frame, &detection.bbox)?)
+        } else {
+            None
+        };
+        timings.attributes_ms = ms(clock);
+        let face = FaceRecord {
+            detection: detection.clone(),
+            landmarks,
+            quality,
+            pad: None,
+            embedding: None,
+            emotions,
+            age_gender: None,
+        };
+        let guidance = quality::guidance(
+            &self.config.quality,
+            1,
+            Some(&face.quality),
+            Some(&face.landmarks),
+        );
+        timings.total_ms = ms(start);
+        Ok(Some(FrameRecord {
+            t_ms,
+            width: frame.width(),
+            height: frame.height(),
+            faces: vec![detection],
+            face: Some(face),
+            guidance,
+            timings,
+            tracked: true,
+        }))
     }
 
     fn analyze_face(
@@ -285,6 +430,61 @@ impl Engine {
     /// Embeds the face with these keypoints (face match against a still).
     pub fn embed(&self, frame: &FrameRef, det: &Detection) -> Result<Option<Embedding>> {
         self.embedder.embed(frame, &det.keypoints)
+    }
+}
+
+/// A face followed from one frame to the next without the detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Where the mesh looks in the next frame.
+    roi: MeshRoi,
+    /// The detector box relative to the mesh's bounding box at the last detection (x1, y1,
+    /// x2, y2 offsets in mesh-box widths and heights), so that derived boxes keep the
+    /// detector's framing, which the quality thresholds were measured on.
+    box_from_mesh: [f32; 4],
+    score: f32,
+}
+
+impl Track {
+    fn new(det: &Detection, landmarks: &FaceLandmarks) -> Self {
+        let m = landmarks.bbox();
+        let (w, h) = (m.width().max(1.0), m.height().max(1.0));
+        Self {
+            roi: MeshRoi::from_detection(&det.bbox, det.keypoints[0], det.keypoints[1]),
+            box_from_mesh: [
+                (det.bbox.x1 - m.x1) / w,
+                (det.bbox.y1 - m.y1) / h,
+                (det.bbox.x2 - m.x2) / w,
+                (det.bbox.y2 - m.y2) / h,
+            ],
+            score: det.score,
+        }
+    }
+
+    /// A detector-like box and five keypoints from the landmarks.
+    fn detection_from(&self, l: &FaceLandmarks) -> Detection {
+        let m = l.bbox();
+        let (w, h) = (m.width(), m.height());
+        let o = self.box_from_mesh;
+        let p = |i: usize| [l.points[i][0], l.points[i][1]];
+        let mid = |a: usize, b: usize| {
+            [
+                (l.points[a][0] + l.points[b][0]) * 0.5,
+                (l.points[a][1] + l.points[b][1]) * 0.5,
+            ]
+        };
+        Detection {
+            bbox: BBox {
+                x1: m.x1 + o[0] * w,
+                y1: m.y1 + o[1] * h,
+                x2: m.x2 + o[2] * w,
+                y2: m.y2 + o[3] * h,
+            },
+            score: self.score,
+            // YuNet's order: subject's right eye (image left), left eye, nose tip, right and
+            // left mouth corners; eye centres as the midpoint of each eye's corners.
+            keypoints: [mid(33, 133), mid(362, 263), p(1), p(61), p(291)],
+        }
     }
 }
 

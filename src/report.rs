@@ -279,6 +279,7 @@ mod tests {
             face: None,
             guidance: vec![],
             timings: Default::default(),
+            tracked: false,
         }
     }
 

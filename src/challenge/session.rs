@@ -545,6 +545,7 @@ mod tests {
                 face: None,
                 guidance: vec![Guidance::NoFace],
                 timings: Default::default(),
+                tracked: false,
             };
             events.extend(s.push(&rec));
         }

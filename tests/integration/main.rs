@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod evidence;
 mod reference;
 mod stills;
 mod videos;

@@ -7,6 +7,7 @@ use liveproof::clip::run_clip;
 use liveproof::events::{ChallengeStatus, Event, Label, Phase};
 use liveproof::report::ApiVersion;
 use liveproof::video::{VideoLimits, VideoReader};
+use liveproof::{LiveCheck, LiveConfig};
 
 use super::common::{engine, media};
 
@@ -14,17 +15,34 @@ use ChallengeAction::*;
 
 /// Runs the clip at 15 analysed frames per second and returns every event and the session.
 fn run(clip: &str, script: &[ChallengeAction]) -> (Vec<Event>, ChallengeSession) {
+    run_tracked(clip, script, 1)
+}
+
+/// The same with the detector on every `detect_every`-th frame and tracking in between.
+fn run_tracked(
+    clip: &str,
+    script: &[ChallengeAction],
+    detect_every: u32,
+) -> (Vec<Event>, ChallengeSession) {
     let bytes = std::fs::read(media(clip)).unwrap();
     let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).unwrap();
-    let mut session =
+    let session =
         ChallengeSession::with_script(ChallengeConfig::default(), script.to_vec()).unwrap();
+    let mut check = LiveCheck::new(
+        session,
+        LiveConfig {
+            detect_every,
+            evidence: None,
+        },
+    )
+    .unwrap();
     let mut events = Vec::new();
-    let tail = run_clip(engine(), &mut reader, &mut session, 15.0, |_, e| {
+    let tail = run_clip(engine(), &mut reader, &mut check, 15.0, |_, e| {
         events.extend_from_slice(e)
     })
     .unwrap();
     events.extend(tail);
-    (events, session)
+    (events, check.session().clone())
 }
 
 fn final_result(events: &[Event]) -> (Label, Vec<ChallengeAction>) {
@@ -265,4 +283,84 @@ fn a_replay_video_check_is_fake_with_zero_confidence() {
     assert_eq!(v["video"]["confidence"], 0.0);
     assert!(v["video"]["prediction_confidence"].as_f64().unwrap() < 50.0);
     assert_eq!(v["overall_result"], "fake");
+}
+
+/// The browser's sampling: detector and anti-spoofing on every third analysed frame, the mesh
+/// tracking the face in between. The challenges still pass on the clips that perform them,
+/// the replays are still caught, and most frames really are tracked.
+#[test]
+fn tracking_between_detections_keeps_every_decision() {
+    for (clip, script, label) in [
+        (
+            "video_live/moun_blink_drowsy.mp4",
+            &[Blink][..],
+            Label::Real,
+        ),
+        (
+            "video_live/tvl_real_head_turns.mp4",
+            &[LookLeft, LookRight, LookDown, LookUp][..],
+            Label::Real,
+        ),
+        (
+            "video_live/zub_real_smile_wave.webm",
+            &[Smile][..],
+            Label::Real,
+        ),
+        (
+            "video_spoof/tvl_fake_screen_replay.mp4",
+            &[LookLeft, LookRight][..],
+            Label::Fake,
+        ),
+    ] {
+        let (events, session) = run_tracked(clip, script, 3);
+        let (got, passed) = final_result(&events);
+        assert_eq!(got, label, "{clip}: {:?}", session.outcome());
+        if label == Label::Real {
+            assert_eq!(passed, script.to_vec(), "{clip}");
+        }
+    }
+}
+
+#[test]
+fn tracked_frames_skip_the_detector_and_anti_spoofing() {
+    let bytes = std::fs::read(media("video_live/moun_blink_drowsy.mp4")).unwrap();
+    let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).unwrap();
+    let session = ChallengeSession::with_script(ChallengeConfig::default(), vec![Blink]).unwrap();
+    let mut check = LiveCheck::new(
+        session,
+        LiveConfig {
+            detect_every: 3,
+            evidence: None,
+        },
+    )
+    .unwrap();
+    let mut records = Vec::new();
+    run_clip(engine(), &mut reader, &mut check, 15.0, |r, _| {
+        records.push(r.clone())
+    })
+    .unwrap();
+    let tracked: Vec<_> = records.iter().filter(|r| r.tracked).collect();
+    assert!(
+        tracked.len() * 2 >= records.len(),
+        "{} of {} frames tracked",
+        tracked.len(),
+        records.len()
+    );
+    for r in &tracked {
+        assert_eq!(r.faces.len(), 1);
+        assert!(r.pad_real().is_none(), "no anti-spoofing on tracked frames");
+        assert_eq!(r.timings.detect_ms, 0.0);
+    }
+    // The tracked box stays on the face: it overlaps the next detector box.
+    for w in records.windows(2) {
+        if let (true, false, Some(a), Some(b)) = (
+            w[0].tracked,
+            w[1].tracked,
+            w[0].face.as_ref(),
+            w[1].face.as_ref(),
+        ) {
+            let iou = a.detection.bbox.iou(&b.detection.bbox);
+            assert!(iou > 0.6, "tracked box drifted: IoU {iou}");
+        }
+    }
 }

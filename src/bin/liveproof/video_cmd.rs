@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use liveproof::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
 use liveproof::clip::run_clip;
 use liveproof::video::{VideoLimits, VideoReader};
-use liveproof::Engine;
+use liveproof::{Engine, LiveCheck, LiveConfig};
 
 #[derive(clap::Args)]
 pub struct VideoArgs {
@@ -28,6 +28,10 @@ pub struct VideoArgs {
     /// Frames analysed per second of video (a browser analyses about this many).
     #[arg(long, default_value_t = 15.0)]
     pub fps: f64,
+    /// Run the detector and anti-spoofing on every n-th analysed frame and track the face
+    /// with the mesh in between, as the browser SDK does (1 = every frame, as the server).
+    #[arg(long, default_value_t = 1)]
+    pub detect_every: u32,
     /// Also print every frame's full record (JSON lines, `{"record": ...}`).
     #[arg(long)]
     pub records: bool,
@@ -40,7 +44,7 @@ pub fn run(engine: &Engine, args: VideoArgs) -> Result<()> {
         pad_threshold: engine.config().pad_threshold,
         ..ChallengeConfig::default()
     };
-    let mut session = match &args.challenges {
+    let session = match &args.challenges {
         Some(list) => ChallengeSession::with_script(config, ChallengeAction::parse_list(list)?)?,
         None => ChallengeSession::new(config, seed_from_nonce(args.seed.as_bytes()))?,
     };
@@ -48,12 +52,19 @@ pub fn run(engine: &Engine, args: VideoArgs) -> Result<()> {
         std::fs::read(&args.clip).with_context(|| format!("reading {}", args.clip.display()))?;
     let mut reader =
         VideoReader::from_bytes(&bytes, &VideoLimits::default()).map_err(liveproof::Error::from)?;
+    let mut check = LiveCheck::new(
+        session,
+        LiveConfig {
+            detect_every: args.detect_every,
+            evidence: None,
+        },
+    )?;
     let out = std::io::stdout();
     let mut out = out.lock();
     let tail = run_clip(
         engine,
         &mut reader,
-        &mut session,
+        &mut check,
         args.fps,
         |record, events| {
             if args.records {
@@ -67,7 +78,7 @@ pub fn run(engine: &Engine, args: VideoArgs) -> Result<()> {
     for e in tail {
         writeln!(out, "{}", serde_json::to_string(&e)?)?;
     }
-    if let Some(outcome) = session.outcome() {
+    if let Some(outcome) = check.outcome() {
         eprintln!("{}", serde_json::to_string(outcome)?);
     }
     Ok(())
