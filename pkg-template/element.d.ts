@@ -1,0 +1,70 @@
+/**
+ * `<liveproof-check>`: a framework-free liveness check UI. Importing `liveproof/element`
+ * defines the element.
+ *
+ * Attributes (all optional): `challenges` (comma-separated action pool), `count`, `seed`,
+ * `base-url`, `detect-every`, `no-smile`, `longer-timeouts`, `lang` (`en`, `de`, `fr`, `es`;
+ * otherwise English), `autostart` (start when connected; the browser still asks for the
+ * camera). Events (bubbling, composed, `detail` = the core's message): `phase`,
+ * `frame_result`, `challenge_start`, `challenge_result`, `final_result`, `guidance`, plus
+ * `error` (`detail`: a LivenessError).
+ */
+import type {
+  Liveness,
+  LivenessError,
+  LivenessOptions,
+  ServerSession,
+  PhaseEvent,
+  FrameResultEvent,
+  ChallengeStartEvent,
+  ChallengeResultEvent,
+  FinalResultEvent,
+  GuidanceEvent,
+} from './index.js';
+
+/** UI strings by key: the actions (`'LOOK LEFT'`), guidance reasons (`'too_dark'`) and states (`start`, `retry`, `loading`, `camera`, `passive`, `challenge_passed`, `real`, `fake`, `progress` with `{done}`/`{total}`, `progress_label`, `camera_denied`, `camera_unavailable`, `error`). */
+export type LiveproofStrings = Record<string, string>;
+
+/** Built-in strings by language. */
+export declare const STRINGS: Record<'en' | 'de' | 'fr' | 'es', LiveproofStrings>;
+
+/** Events of `<liveproof-check>`. */
+export interface LiveproofCheckEventMap extends HTMLElementEventMap {
+  phase: CustomEvent<PhaseEvent>;
+  frame_result: CustomEvent<FrameResultEvent>;
+  challenge_start: CustomEvent<ChallengeStartEvent>;
+  challenge_result: CustomEvent<ChallengeResultEvent>;
+  final_result: CustomEvent<FinalResultEvent>;
+  guidance: CustomEvent<GuidanceEvent>;
+  error: CustomEvent<LivenessError> & ErrorEvent;
+}
+
+export declare class LiveproofCheck extends HTMLElement {
+  static readonly observedAttributes: string[];
+  /** The strings in use; assign a partial object to override some. */
+  get strings(): LiveproofStrings;
+  set strings(value: Partial<LiveproofStrings>);
+  /** A server session to run (set before `start()`; set a new one before a retry). */
+  session: ServerSession | null;
+  /** Extra `Liveness.create` options (attributes take precedence). */
+  options: LivenessOptions;
+  /** The Liveness instance, once created. */
+  readonly liveness: Liveness | null;
+  /** Open the camera and run the check. */
+  start(): Promise<void>;
+  /** Stop the camera. */
+  stop(): Promise<void>;
+  /** Run a new session. */
+  retry(): Promise<void>;
+
+  addEventListener<K extends keyof LiveproofCheckEventMap>(type: K, listener: (this: LiveproofCheck, ev: LiveproofCheckEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LiveproofCheckEventMap>(type: K, listener: (this: LiveproofCheck, ev: LiveproofCheckEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'liveproof-check': LiveproofCheck;
+  }
+}
