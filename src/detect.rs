@@ -32,6 +32,7 @@ pub struct Detection {
 
 /// Detector settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DetectorConfig {
     /// Longer side of the network input, in pixels (multiple of 32).
     pub long_side: u32,

@@ -17,6 +17,7 @@
 //! | [`check`] | still + video analysis with frame sampling and face match |
 //! | [`report`] | the v1 and v2 liveness response documents |
 //! | `video` (native) | MP4 / WebM decoding |
+//! | `wasm` (wasm32) | wasm-bindgen bindings for the browser SDK |
 
 pub mod antispoof;
 pub mod attributes;
@@ -43,6 +44,8 @@ pub mod quality;
 pub mod report;
 #[cfg(not(target_family = "wasm"))]
 pub mod video;
+#[cfg(target_family = "wasm")]
+mod wasm;
 
 pub use error::{Error, Result};
 pub use frame::{decode_image, Frame, FrameRef, ImageLimits, PixelFormat};

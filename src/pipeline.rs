@@ -46,11 +46,34 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// The model roles [`Engine::load`] loads for this configuration (the browser fetches
+    /// only these files).
+    pub fn roles(&self) -> Vec<ModelRole> {
+        let mut roles = vec![
+            ModelRole::Detector,
+            ModelRole::Landmarks,
+            ModelRole::PadV2,
+            ModelRole::PadV1se,
+            ModelRole::Embedding,
+            ModelRole::Emotion,
+        ];
+        if self.celeba_pad {
+            roles.push(ModelRole::PadCeleba);
+        }
+        if self.age_gender {
+            roles.push(ModelRole::AgeGender);
+        }
+        roles
+    }
+}
+
 /// Default real-probability threshold (see README "Accuracy" for the operating point).
 pub const DEFAULT_PAD_THRESHOLD: f32 = 0.5;
 
 /// Which optional stages to run for a frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stages {
     /// Passive anti-spoofing.
     pub pad: bool,

@@ -55,6 +55,7 @@ impl Guidance {
 
 /// Thresholds for guidance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct QualityConfig {
     /// Face size (longer box side over the frame's shorter side) below which the user is too far.
     pub min_face_size: f32,

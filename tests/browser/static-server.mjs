@@ -1,0 +1,57 @@
+// A static file server for the browser tests and the bench script: www/ at /, pkg/ at /pkg/,
+// node_modules/onnxruntime-web/dist at /ort/ (the bench's peer), with the right MIME types
+// (application/wasm matters: streaming compilation refuses anything else). Loopback only.
+import { createReadStream, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize, resolve } from "node:path";
+
+const repo = resolve(import.meta.dirname, "../..");
+const MOUNTS = [
+  ["/pkg/", resolve(repo, "pkg")],
+  ["/ort/", resolve(repo, "node_modules/onnxruntime-web/dist")],
+  ["/", resolve(repo, "www")],
+];
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".onnx": "application/octet-stream",
+  ".svg": "image/svg+xml",
+  ".webmanifest": "application/manifest+json",
+};
+
+/** Starts the server on a free port; resolves to `{url, close()}`. */
+export function startStaticServer() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const [prefix, root] = MOUNTS.find(([p]) => path.startsWith(p));
+    let file = normalize(join(root, path.slice(prefix.length)));
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      if (statSync(file).isDirectory()) file = join(file, "index.html");
+      const size = statSync(file).size;
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": size,
+        "cache-control": "no-cache",
+      });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () =>
+      ok({
+        url: `http://127.0.0.1:${server.address().port}`,
+        close: () => new Promise((done) => server.close(done)),
+      }),
+    ),
+  );
+}
