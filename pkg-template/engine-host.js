@@ -46,7 +46,7 @@ export function chooseFlavour(wanted) {
   return wanted;
 }
 
-const isNode = typeof process === 'object' && !!(/** @type {any} */ (globalThis).process?.versions?.node);
+const isNode = !!(/** @type {any} */ (globalThis).process?.versions?.node);
 
 /**
  * Fetches a URL's bytes. `file:` URLs are read from disk under Node (whose fetch has no

@@ -217,6 +217,7 @@ export class ResultQueue extends EventTarget {
   /** @type {any} */ #timer = null;
   /** @type {Promise<any>|null} */ #flushing = null;
   #closed = false;
+  #auto = true;
   /** @type {(() => void)|null} */ #onOnline = null;
 
   /**
@@ -243,6 +244,7 @@ export class ResultQueue extends EventTarget {
     this.#fetch = f;
     this.#baseMs = retryBaseMs;
     this.#maxMs = retryMaxMs;
+    this.#auto = auto;
     if (auto && typeof addEventListener === 'function') {
       this.#onOnline = () => { this.#attempt = 0; this.flush().catch(() => {}); };
       addEventListener('online', this.#onOnline);
@@ -253,7 +255,7 @@ export class ResultQueue extends EventTarget {
   /**
    * Signs a decided session's evidence with the device key and stores it; or stores an
    * already signed `{jws, items}` bundle. Resolves with its sequence number once it is on
-   * disk, then tries to send it when online.
+   * disk; with `auto`, sending starts right away when online.
    * @param {any} bundle a `Liveness` instance, or `{jws, items}`
    * @returns {Promise<number>}
    */
@@ -283,7 +285,7 @@ export class ResultQueue extends EventTarget {
     } finally {
       db.close();
     }
-    if (isOnline()) queueMicrotask(() => this.flush().catch(() => {}));
+    if (this.#auto && isOnline()) queueMicrotask(() => { if (!this.#closed) this.flush().catch(() => {}); });
     return /** @type {number} */ (await seq);
   }
 

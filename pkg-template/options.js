@@ -219,7 +219,7 @@ function normalizeChallenges(v, path) {
     const ok = (typeof c.seed === 'string' && c.seed.length >= 1 && c.seed.length <= 128)
       || (c.seed instanceof Uint8Array && c.seed.length >= 1 && c.seed.length <= 96);
     if (!ok) throw invalidOption(`${path}.seed`, 'must be a string of 1 to 128 characters (a server nonce) or a Uint8Array of 1 to 96 bytes', c.seed);
-    out.seed = c.seed instanceof Uint8Array ? c.seed.slice() : c.seed;
+    out.seed = c.seed instanceof Uint8Array ? c.seed.slice() : /** @type {string} */ (c.seed);
   }
   if (out.script && (out.actions || out.count !== null || out.seed !== null)) {
     throw invalidOption(`${path}.script`, 'cannot be combined with challenges.actions, challenges.count or challenges.seed (an explicit script replaces the draw)');
@@ -257,10 +257,11 @@ export function normalizeOptions(input, defaultBaseUrl) {
   }
 
   const cam = has('camera') ? object(o.camera, 'camera', ['deviceId', 'facingMode', 'width', 'height', 'frameRate']) : {};
+  /** @type {{deviceId?: string, facingMode: string, width: number, height: number, frameRate: number}} */
   const camera = { ...DEFAULTS.camera };
   if (cam.deviceId !== undefined) {
     if (typeof cam.deviceId !== 'string' || !cam.deviceId) throw invalidOption('camera.deviceId', 'must be a non-empty string (a MediaDeviceInfo.deviceId)', cam.deviceId);
-    /** @type {any} */ (camera).deviceId = cam.deviceId;
+    camera.deviceId = cam.deviceId;
   }
   if (cam.facingMode !== undefined) {
     if (cam.facingMode !== 'user' && cam.facingMode !== 'environment') throw invalidOption('camera.facingMode', 'must be "user" or "environment"', cam.facingMode);
@@ -351,7 +352,7 @@ export function normalizeOptions(input, defaultBaseUrl) {
       actions,
       count: ch.count,
       script,
-      seed: session ? session.nonce : ch.seed,
+      seed: session ? session.nonce : /** @type {string|Uint8Array|null} */ (ch.seed),
       timeoutMs: ch.timeoutMs,
       noSmile,
       longerTimeouts,

@@ -63,7 +63,7 @@ async function hmacKey(secret) {
     }
   }
   if (bytes.length < 32) throw invalidArgument('sign', `an HS256 secret needs at least 32 bytes, got ${bytes.length}`);
-  return subtle().importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return subtle().importKey('raw', /** @type {Uint8Array<ArrayBuffer>} */ (bytes), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 }
 
 /**

@@ -32,6 +32,7 @@ scope.addEventListener('message', async (/** @type {MessageEvent} */ ev) => {
   if (typeof id !== 'number') return; // not ours
   try {
     const result = await host.handle(op, args);
+    /** @type {Transferable[]} */
     let transfer = [];
     try { transfer = transferables(result); } catch { transfer = []; }
     scope.postMessage({ id, ok: true, result }, transfer);

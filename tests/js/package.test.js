@@ -1,0 +1,47 @@
+// The package as published: version agreement, the exports map, `npm pack` contents, and
+// the types (the hand-written .d.ts files against a usage file, and the JS sources under
+// `checkJs --strict`), with the TypeScript 5 compiler from the dev dependencies.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ROOT, PKG, pkg } from './helpers.js';
+
+const manifest = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
+
+test('package.json: name, version, licence, ESM; VERSION agrees', async () => {
+  assert.equal(manifest.name, 'liveproof');
+  assert.equal(manifest.version, '0.1.0');
+  assert.equal(manifest.license, 'Apache-2.0');
+  assert.equal(manifest.type, 'module');
+  assert.equal((await pkg()).VERSION, manifest.version);
+  assert.equal(manifest.dependencies, undefined, 'no runtime dependencies');
+});
+
+test('every exports target exists in the built package', () => {
+  for (const [key, target] of Object.entries(manifest.exports)) {
+    if (key.includes('*')) continue;
+    const targets = typeof target === 'string' ? [target] : Object.values(target);
+    for (const t of targets) assert.ok(existsSync(join(PKG, t)), `${key} → ${t}`);
+  }
+});
+
+test('npm pack ships the code, types, wasm and models, nothing else', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', PKG], { cwd: ROOT, encoding: 'utf8' });
+  const [info] = JSON.parse(out);
+  const files = info.files.map((f) => f.path).sort();
+  for (const f of ['index.js', 'index.d.ts', 'element.js', 'element.d.ts', 'kiosk.js', 'kiosk.d.ts', 'worker.js', 'engine-host.js', 'README.md', 'package.json', 'models/manifest.json', 'wasm/liveproof_simd.js', 'wasm/liveproof_simd_bg.wasm']) {
+    assert.ok(files.includes(f), `${f} is packed`);
+  }
+  const models = JSON.parse(readFileSync(join(PKG, 'models', 'manifest.json'), 'utf8')).models;
+  for (const m of models) assert.ok(files.includes(`models/${m.file}`), m.file);
+  assert.deepEqual(files.filter((f) => !/^(?:[\w-]+\.(?:js|d\.ts)|README\.md|package\.json|models\/[\w.-]+\.(?:onnx|json)|wasm\/liveproof_\w+(?:_bg\.wasm|\.js|\.d\.ts|_bg\.wasm\.d\.ts))$/.test(f)), []);
+});
+
+test('types: the .d.ts files type-check a usage file, and the JS sources pass checkJs --strict', () => {
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  assert.ok(existsSync(tsc), 'run `npm ci` at the repo root (TypeScript is a dev dependency)');
+  execFileSync(tsc, ['-p', join(ROOT, 'tests', 'js', 'tsconfig.json')], { encoding: 'utf8' });
+  execFileSync(tsc, ['-p', join(ROOT, 'tests', 'js', 'tsconfig.sources.json')], { encoding: 'utf8' });
+});
