@@ -6,7 +6,8 @@
 #     only: measured here it shrinks the raw wasm 16.2 -> 14.1 MB but grows the gzip transfer
 #     3.80 -> 4.01 MB, leaves the frame time unchanged within noise and costs 5 min a flavour;
 #   - the model files the browser engine loads (asked of the wasm build itself), copied from
-#     models/ with their SHA-256 checked, plus models/manifest.json;
+#     models/ with their SHA-256 checked, plus models/manifest.json and files.json (every file
+#     with its size and SHA-256);
 #   - the JS wrapper, worker, web component and types from pkg-template/.
 # wasm-bindgen-cli is installed at exactly the wasm-bindgen crate's version from Cargo.lock
 # when missing or different.
@@ -56,5 +57,5 @@ done
 
 # The models the browser engine loads, named by the wasm build itself.
 first=$(echo "$flavours" | awk '{print $1}')
-node scripts/pkg-models.mjs "$out" "$first"
+node scripts/pkg-assemble.mjs "$out" "$first"
 echo "== pkg/ ready: $(du -sh "$out" | cut -f1) (npm pack pkg/)"

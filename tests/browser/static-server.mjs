@@ -1,5 +1,6 @@
 // A static file server for the browser tests and the bench script: www/ at /, pkg/ at /pkg/,
-// node_modules/onnxruntime-web/dist at /ort/ (the bench's peer), with the right MIME types
+// node_modules/onnxruntime-web/dist at /ort/ (the bench's peer), the reference tensors at
+// /fixtures/, with the right MIME types
 // (application/wasm matters: streaming compilation refuses anything else). Loopback only.
 import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,6 +10,7 @@ const repo = resolve(import.meta.dirname, "../..");
 const MOUNTS = [
   ["/pkg/", resolve(repo, "pkg")],
   ["/ort/", resolve(repo, "node_modules/onnxruntime-web/dist")],
+  ["/fixtures/", resolve(repo, "tests/fixtures/reference")],
   ["/", resolve(repo, "www")],
 ];
 const TYPES = {

@@ -1,0 +1,117 @@
+// The browser benchmark: serves www/ and pkg/, starts headless Chromium (Debian's, driven by
+// playwright-core) with a fake camera playing a real clip, opens www/bench.html and prints
+// its figures, the payload sizes (raw and gzip) and the ratios to onnxruntime-web.
+//   node scripts/bench-browser.mjs [--frames 45] [--reps 15] [--flavours simd,scalar] [--json out.json]
+// Needs: scripts/build-pkg.sh (pkg/), npm ci (playwright-core, onnxruntime-web), ffmpeg.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { startStaticServer } from "../tests/browser/static-server.mjs";
+
+const repo = resolve(import.meta.dirname, "..");
+const { values: args } = parseArgs({
+  options: {
+    frames: { type: "string", default: "45" },
+    reps: { type: "string", default: "15" },
+    flavours: { type: "string", default: "simd,scalar" },
+    json: { type: "string" },
+    clip: { type: "string" },
+  },
+});
+
+function fakeCameraClip() {
+  if (args.clip) return resolve(args.clip);
+  const dir = resolve(repo, "target/y4m");
+  const clip = join(dir, "live_blink_moun.y4m");
+  if (!existsSync(clip)) execFileSync(resolve(repo, "../shared/media/make_y4m.sh"), [dir], { stdio: "inherit" });
+  return clip;
+}
+
+function payload() {
+  const pkg = resolve(repo, "pkg");
+  const size = (files) =>
+    files.reduce(
+      (a, f) => {
+        const b = readFileSync(f);
+        return { raw: a.raw + b.length, gzip: a.gzip + gzipSync(b, { level: 9 }).length };
+      },
+      { raw: 0, gzip: 0 },
+    );
+  const js = readdirSync(pkg).filter((f) => f.endsWith(".js")).map((f) => join(pkg, f));
+  const out = { js: size(js) };
+  for (const flavour of ["simd", "scalar"]) {
+    const f = join(pkg, "wasm", `liveproof_${flavour}_bg.wasm`);
+    if (existsSync(f)) out[`wasm_${flavour}`] = size([f, join(pkg, "wasm", `liveproof_${flavour}.js`)]);
+  }
+  const manifest = JSON.parse(readFileSync(join(pkg, "models", "manifest.json"), "utf8"));
+  out.models = size(manifest.models.map((m) => join(pkg, "models", m.file)));
+  out.download = {
+    raw: out.js.raw + (out.wasm_simd ?? out.wasm_scalar).raw + out.models.raw,
+    gzip: out.js.gzip + (out.wasm_simd ?? out.wasm_scalar).gzip + out.models.gzip,
+  };
+  return out;
+}
+
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+const ms = (x) => `${x.toFixed(1)} ms`;
+
+const server = await startStaticServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${fakeCameraClip()}`,
+  ],
+});
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => m.type() === "error" && console.error(`[page] ${m.text()}`));
+  await page.goto(`${server.url}/bench.html?frames=${args.frames}&reps=${args.reps}&flavours=${args.flavours}`);
+  await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 1000 });
+  const r = await page.evaluate(() => window.benchResult);
+  if (r.error) throw new Error(r.error);
+  r.payload = payload();
+  r.chromium = browser.version();
+  console.log(`Chromium ${r.chromium}, ${r.hardwareConcurrency} cores reported, frames ${r.frame_size.join("x")}\n`);
+  console.log("| build | cold start → first result | whole frame median (p90) | detect / mesh / PAD medians | live session median (p90), frames/s |");
+  console.log("|---|---|---|---|---|");
+  for (const f of ["simd", "scalar"]) {
+    const x = r[f];
+    if (!x) continue;
+    console.log(
+      `| ${f} | ${ms(x.cold.total_ms)} (wasm ${ms(x.cold.wasm_ms)}, models ${ms(x.cold.models_ms)}, engine ${ms(x.cold.engine_ms)}, frame ${ms(x.cold.first_frame_ms)}) ` +
+        `| ${ms(x.whole_frame.wall.median)} (${ms(x.whole_frame.wall.p90)}) | ${ms(x.whole_frame.detect_ms)} / ${ms(x.whole_frame.landmarks_ms)} / ${ms(x.whole_frame.pad_ms)} ` +
+        `| ${ms(x.live.median)} (${ms(x.live.p90)}), ${x.live.fps.toFixed(1)} |`,
+    );
+  }
+  if (r.ort) {
+    console.log(`\nonnxruntime-web ${r.ort.version ?? ""} (wasm, 1 thread), model run only, median:`);
+    for (const k of ["detector", "landmarks", "pad_v2", "pad_v1se"]) {
+      console.log(`  ${k.padEnd(10)} ${r.ort[k].shape.join("x").padEnd(12)} ${ms(r.ort[k].median)}`);
+    }
+    console.log(`  four models of one frame: ${ms(r.ort.frame_models_ms)}`);
+    if (r.simd) {
+      const sum = r.simd.whole_frame;
+      console.log(`ratios (tract simd stage incl. pre/post-processing / onnxruntime-web model):`);
+      console.log(`  detect ${(sum.detect_ms / r.ort.detector.median).toFixed(2)}, mesh ${(sum.landmarks_ms / r.ort.landmarks.median).toFixed(2)}, PAD pair ${(sum.pad_ms / (r.ort.pad_v2.median + r.ort.pad_v1se.median)).toFixed(2)}`);
+      console.log(`  whole frame ${(sum.wall.median / r.ort.frame_models_ms).toFixed(2)}; live session per frame ${(r.simd.live.mean / r.ort.frame_models_ms).toFixed(2)}`);
+      if (r.scalar) console.log(`  scalar / simd whole frame ${(r.scalar.whole_frame.wall.median / sum.wall.median).toFixed(2)}`);
+    }
+  }
+  const p = r.payload;
+  console.log(`\npayload: js ${mb(p.js.raw)} (${mb(p.js.gzip)} gzip), ` +
+    Object.keys(p).filter((k) => k.startsWith("wasm_")).map((k) => `${k} ${mb(p[k].raw)} (${mb(p[k].gzip)} gzip)`).join(", ") +
+    `, models ${mb(p.models.raw)} (${mb(p.models.gzip)} gzip); one download ${mb(p.download.raw)} (${mb(p.download.gzip)} gzip)`);
+  if (args.json) writeFileSync(args.json, JSON.stringify(r, null, 2));
+} finally {
+  await browser.close();
+  await server.close();
+}

@@ -1,0 +1,64 @@
+// Shared pieces of the browser tests: fake-camera clips, Chromium with a fake camera, and
+// screenshots into target/browser-tests/.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const repo = resolve(import.meta.dirname, "../..");
+export const media = process.env.LIVEPROOF_MEDIA ?? resolve(repo, "../shared/media");
+export const outDir = resolve(repo, "target/browser-tests");
+const y4mDir = resolve(repo, "target/y4m");
+
+/** The fake-camera clips of ../shared/media/make_y4m.sh plus a clip without any face. */
+export function clip(name) {
+  mkdirSync(y4mDir, { recursive: true });
+  const file = join(y4mDir, `${name}.y4m`);
+  if (existsSync(file)) return file;
+  if (name === "no_face") {
+    // An empty room: a blurred, face-free crop of a real clip (the top-left corner of the
+    // crowd clip's sky and buildings), 640x480 at 15 fps, 10 s.
+    execFileSync("ffmpeg", [
+      "-v", "error", "-y", "-i", join(media, "video_live/fnp_crowd_walking.mp4"),
+      "-an", "-vf", "crop=640:480:0:0,fps=15,setsar=1,format=yuv420p", "-t", "4",
+      "-f", "yuv4mpegpipe", file,
+    ]);
+  } else {
+    execFileSync(join(media, "make_y4m.sh"), [y4mDir], { stdio: "ignore" });
+  }
+  if (!existsSync(file)) throw new Error(`no clip ${name} in ${y4mDir}`);
+  return file;
+}
+
+/** Headless Chromium (Debian's) whose camera plays `y4m`. */
+export function launch(y4m, extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-video-capture=${y4m}`,
+      ...extraArgs,
+    ],
+  });
+}
+
+/** A page that reports its errors and console errors to the test log. */
+export async function newPage(browser, context) {
+  const ctx = context ?? (await browser.newContext());
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => console.log(`# [pageerror] ${e.message}`));
+  page.on("console", (m) => ["error", "warning"].includes(m.type()) && console.log(`# [console.${m.type()}] ${m.text()}`));
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(outDir, { recursive: true });
+  const path = join(outDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
