@@ -405,7 +405,11 @@ export declare class Liveness extends EventTarget {
   process(frame: RawFrame | ImageBitmapSource, tMs?: number): Promise<{ record: FrameSummary; events: CoreEvent[]; landmarks: Float32Array | null }>;
   /** End the session now (undecided → FAKE); resolves with the final events. */
   finish(): Promise<CoreEvent[]>;
-  /** A new session on the same engine (a retry). A server-session instance needs a new `session`. */
+  /**
+   * A new session on the same engine (a retry), with this instance's `challenges` and
+   * `accessibility` options (a given seed is replaced by a fresh random one) unless
+   * overridden. A server-session instance needs a new `session`. Stops the camera.
+   */
   reset(overrides?: { challenges?: LivenessOptions['challenges']; accessibility?: LivenessOptions['accessibility']; session?: ServerSession }): Promise<void>;
   /** The evidence bundle of the decided session. */
   evidence(): Promise<EvidenceBundle>;

@@ -61,6 +61,7 @@ export class Liveness extends EventTarget {
   /** @type {import('./options.js').Normalized} */ #o;
   /** @type {import('./transport.js').Transport} */ #t;
   /** @type {any} */ #info;
+  /** The caller's own `challenges` and `accessibility` options, reused by reset(). @type {{challenges?: any, accessibility?: any}} */ #user;
   /** @type {'ready'|'starting'|'running'|'closed'} */ #state = 'ready';
   /** @type {string[]} */ #script = [];
   #nonce = '';
@@ -89,13 +90,15 @@ export class Liveness extends EventTarget {
    * @param {import('./options.js').Normalized} o
    * @param {import('./transport.js').Transport} t
    * @param {any} info
+   * @param {{challenges?: any, accessibility?: any}} user
    */
-  constructor(token, o, t, info) {
+  constructor(token, o, t, info, user) {
     if (token !== TOKEN) throw new LivenessError('invalid_argument', 'use `await Liveness.create(options)`, not `new Liveness()`');
     super();
     this.#o = o;
     this.#t = t;
     this.#info = info;
+    this.#user = user;
   }
 
   /**
@@ -126,7 +129,8 @@ export class Liveness extends EventTarget {
         engine: o.engine,
         version: VERSION,
       });
-      const lv = new Liveness(TOKEN, o, t, { ...info, transport: t.kind });
+      const user = /** @type {any} */ (options) ?? {};
+      const lv = new Liveness(TOKEN, o, t, { ...info, transport: t.kind }, { challenges: user.challenges, accessibility: user.accessibility });
       await lv.#newSession(o.challenges, o.session);
       return lv;
     } catch (e) {
@@ -381,9 +385,10 @@ export class Liveness extends EventTarget {
   }
 
   /**
-   * Starts a new session on the already loaded engine (a retry). Optionally with new
-   * `challenges`, `accessibility` or a new server `session` (a server nonce must not be reused,
-   * so an instance created with a session needs a new one here). Stops the camera.
+   * Starts a new session on the already loaded engine (a retry). It keeps this instance's
+   * `challenges` and `accessibility` options (with a fresh random seed when the seed was
+   * given) unless `overrides` replaces them. A server session's nonce is spent once, so an
+   * instance created with `session` needs a new one here. Stops the camera.
    * @param {{challenges?: any, accessibility?: any, session?: any}} [overrides]
    */
   async reset(overrides = {}) {
@@ -397,10 +402,16 @@ export class Liveness extends EventTarget {
     if (this.#o.session && !overrides.session) {
       throw new LivenessError('invalid_option', 'option `session` is required by reset(): the previous server session\'s nonce is spent; create a new session on the server', { option: 'session' });
     }
-    // Re-validate the changed parts against defaults (the engine-level options stay).
+    let challenges = overrides.challenges;
+    if (challenges === undefined && !overrides.session && isPlainObject(this.#user.challenges)) {
+      const { seed, ...rest } = this.#user.challenges; // a given seed would repeat the script
+      challenges = rest;
+    }
+    const accessibility = overrides.accessibility !== undefined ? overrides.accessibility : this.#user.accessibility;
+    // Validate the new parts (the engine-level options stay as they are).
     const merged = normalizeOptions({
-      ...(overrides.challenges !== undefined ? { challenges: overrides.challenges } : {}),
-      ...(overrides.accessibility !== undefined ? { accessibility: overrides.accessibility } : {}),
+      ...(challenges !== undefined ? { challenges } : {}),
+      ...(accessibility !== undefined ? { accessibility } : {}),
       ...(overrides.session !== undefined ? { session: overrides.session } : {}),
       transport: this.#t.kind,
     }, this.#o.baseUrl);
@@ -408,6 +419,7 @@ export class Liveness extends EventTarget {
     if (this.#state === 'running' || this.#state === 'starting') await this.stop();
     await this.#inFlight?.catch(() => {});
     await this.#newSession(c, merged.session);
+    this.#user = { challenges, accessibility };
     this.#t0 = null;
   }
 

@@ -156,3 +156,28 @@ test('<liveproof-check> in Chromium: German prompts, progress, bubbling events, 
   assert.equal(state.mirrored, 'matrix(-1, 0, 0, 1, 0, 0)');
   await page.close();
 });
+
+test('kiosk DeviceKey in Chromium: Ed25519 in real IndexedDB survives a reload, private key stays non-extractable', { skip, timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${origin}/blank.html`);
+  const make = () => page.evaluate(async () => {
+    const { DeviceKey } = await import('/pkg/kiosk.js');
+    const key = await DeviceKey.loadOrCreate('browser-test');
+    let exported = 'refused';
+    try { await crypto.subtle.exportKey('pkcs8', key.privateKey); exported = 'exported'; } catch { /* expected */ }
+    return { pub: key.publicKeyBase64url(), extractable: key.privateKey.extractable, exported, id: key.deviceId };
+  });
+  const first = await make();
+  await page.evaluate(async () => {
+    const { DeviceKey } = await import('/pkg/kiosk.js');
+    await (await DeviceKey.loadOrCreate('browser-test')).setDeviceId('dev-browser');
+  });
+  await page.reload();
+  const second = await make();
+  assert.match(first.pub, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(second.pub, first.pub);
+  assert.equal(second.extractable, false);
+  assert.equal(second.exported, 'refused');
+  assert.equal(second.id, 'dev-browser');
+  await page.close();
+});

@@ -177,3 +177,20 @@ test('evidence: false → evidence_unavailable even after the decision', async (
   await assert.rejects(other.process(grey(8, 8), 0), code('session_done'));
   other.close();
 });
+
+test('reset keeps the challenge options (not a given seed) unless overridden', async () => {
+  const other = await Liveness.create(inlineOptions({ challenges: { actions: ['LOOK UP', 'LOOK DOWN'], count: 2, seed: 'fixed' } }));
+  assert.equal(other.nonce, 'fixed');
+  assert.deepEqual([...other.script].sort(), ['LOOK DOWN', 'LOOK UP']);
+  await other.finish();
+  await other.reset();
+  assert.notEqual(other.nonce, 'fixed');
+  assert.deepEqual([...other.script].sort(), ['LOOK DOWN', 'LOOK UP']);
+  assert.equal(other.done, false);
+  await other.reset({ challenges: { script: ['SMILE'] } });
+  assert.deepEqual(other.script, ['SMILE']);
+  await other.reset();
+  assert.deepEqual(other.script, ['SMILE']);
+  await assert.rejects(other.reset({ accessibility: { noSmile: true } }), code('invalid_option', 'accessibility.noSmile'));
+  other.close();
+});

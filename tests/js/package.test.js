@@ -45,3 +45,26 @@ test('types: the .d.ts files type-check a usage file, and the JS sources pass ch
   execFileSync(tsc, ['-p', join(ROOT, 'tests', 'js', 'tsconfig.json')], { encoding: 'utf8' });
   execFileSync(tsc, ['-p', join(ROOT, 'tests', 'js', 'tsconfig.sources.json')], { encoding: 'utf8' });
 });
+
+test('the packed tarball installs and works by package name (exports map, inline engine)', { timeout: 120000 }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'liveproof-consumer-'));
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir, PKG], { cwd: ROOT, encoding: 'utf8' });
+  const tgz = join(dir, JSON.parse(out)[0].filename);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tgz], { cwd: dir, encoding: 'utf8' });
+  writeFileSync(join(dir, 'app.js'), `
+    import { Liveness, LivenessError, VERSION } from 'liveproof';
+    import { DeviceKey, ResultQueue } from 'liveproof/kiosk';
+    import { EngineHost } from 'liveproof/engine-host';
+    import pkgJson from 'liveproof/package.json' with { type: 'json' };
+    const lv = await Liveness.create({ transport: 'inline', challenges: { script: ['LOOK_UP'] } });
+    const r = await lv.process({ data: new Uint8Array(120 * 90 * 4), width: 120, height: 90 }, 0);
+    console.log(JSON.stringify({ script: lv.script, version: VERSION, pkg: pkgJson.version, guidance: r.record.guidance,
+      kiosk: typeof DeviceKey + typeof ResultQueue + typeof EngineHost, err: new LivenessError('closed', 'x').code, wasm: lv.stats().wasm }));
+    lv.close();
+  `);
+  const res = JSON.parse(execFileSync(process.execPath, ['--no-warnings', 'app.js'], { cwd: dir, encoding: 'utf8' }).trim());
+  assert.deepEqual(res, { script: ['LOOK UP'], version: '0.1.0', pkg: '0.1.0', guidance: ['no_face'], kiosk: 'functionfunctionfunction', err: 'closed', wasm: 'simd' });
+});
