@@ -31,12 +31,12 @@ test('npm pack ships the code, types, wasm and models, nothing else', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', PKG], { cwd: ROOT, encoding: 'utf8' });
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'element.js', 'element.d.ts', 'kiosk.js', 'kiosk.d.ts', 'worker.js', 'engine-host.js', 'README.md', 'package.json', 'models/manifest.json', 'wasm/liveproof_simd.js', 'wasm/liveproof_simd_bg.wasm']) {
+  for (const f of ['index.js', 'index.d.ts', 'element.js', 'element.d.ts', 'kiosk.js', 'kiosk.d.ts', 'worker.js', 'engine-host.js', 'README.md', 'package.json', 'models/manifest.json', 'files.json', 'wasm/liveproof_simd.js', 'wasm/liveproof_simd_bg.wasm']) {
     assert.ok(files.includes(f), `${f} is packed`);
   }
   const models = JSON.parse(readFileSync(join(PKG, 'models', 'manifest.json'), 'utf8')).models;
   for (const m of models) assert.ok(files.includes(`models/${m.file}`), m.file);
-  assert.deepEqual(files.filter((f) => !/^(?:[\w-]+\.(?:js|d\.ts)|README\.md|package\.json|models\/[\w.-]+\.(?:onnx|json)|wasm\/liveproof_\w+(?:_bg\.wasm|\.js|\.d\.ts|_bg\.wasm\.d\.ts))$/.test(f)), []);
+  assert.deepEqual(files.filter((f) => !/^(?:[\w-]+\.(?:js|d\.ts)|README\.md|package\.json|files\.json|models\/[\w.-]+\.(?:onnx|json)|wasm\/liveproof_\w+(?:_bg\.wasm|\.js|\.d\.ts|_bg\.wasm\.d\.ts))$/.test(f)), []);
 });
 
 test('types: the .d.ts files type-check a usage file, and the JS sources pass checkJs --strict', () => {
@@ -46,7 +46,7 @@ test('types: the .d.ts files type-check a usage file, and the JS sources pass ch
   execFileSync(tsc, ['-p', join(ROOT, 'tests', 'js', 'tsconfig.sources.json')], { encoding: 'utf8' });
 });
 
-test('the packed tarball installs and works by package name (exports map, inline engine)', { timeout: 120000 }, async () => {
+test('the packed tarball installs and works by package name (exports map, inline engine)', { timeout: 240000 }, async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'liveproof-consumer-'));
