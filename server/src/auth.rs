@@ -8,13 +8,16 @@
 //! - selfie API: `AppId` + `Authorization: <key>` (no `Bearer`); verification API:
 //!   `app-id` + `app-key`. Keys are stored as SHA-256 and compared in constant time
 //!   (`subtle`); an unknown app id is compared against a dummy hash so both failures cost
-//!   the same. Then the per-key rate limit (429) and the quota (403) are applied.
+//!   the same. Then the per-key rate limit (429) and the quota (403) are applied, both kept
+//!   in the store so that replicas sharing a Redis share them.
+//! - `POST /v1/sessions`: the bearer JWT, or nobody when `[sessions] public = true` (the demo
+//!   page), then rate-limited per client IP ([`SessionCreator`]).
+//! - evidence routes: the evidence's own signature is the credential (per-session HMAC key,
+//!   or a registered device's Ed25519 key); see `crate::evidence`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -23,7 +26,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{ConfigError, JwtConfig};
 use crate::error::AppError;
-use crate::state::store::Charge;
+use crate::state::store::{Charge, RateDecision};
 use crate::state::AppState;
 
 /// SHA-256 of an API key.
@@ -226,7 +229,7 @@ impl FromRequestParts<AppState> for SelfieKey {
             .ok_or_else(|| AppError::Unauthorized("missing AppId header".into()))?;
         let key = header(parts, "authorization")
             .ok_or_else(|| AppError::Unauthorized("missing Authorization header".into()))?;
-        authorize(state, app_id, key.trim()).map(SelfieKey)
+        authorize(state, app_id, key.trim()).await.map(SelfieKey)
     }
 }
 
@@ -238,7 +241,9 @@ impl FromRequestParts<AppState> for VerificationKey {
             .ok_or_else(|| AppError::Unauthorized("missing app-id header".into()))?;
         let key = header(parts, "app-key")
             .ok_or_else(|| AppError::Unauthorized("missing app-key header".into()))?;
-        authorize(state, app_id, key.trim()).map(VerificationKey)
+        authorize(state, app_id, key.trim())
+            .await
+            .map(VerificationKey)
     }
 }
 
@@ -252,12 +257,9 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 /// Key check, rate limit, then quota.
-fn authorize(state: &AppState, app_id: &str, key: &str) -> Result<AppKey, AppError> {
+async fn authorize(state: &AppState, app_id: &str, key: &str) -> Result<AppKey, AppError> {
     const DUMMY: [u8; 32] = [0xA5; 32];
-    let record = state
-        .store
-        .key(app_id)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let record = state.store.key(app_id).await?;
     let presented = hash_key(key);
     let stored = record.as_ref().map_or(&DUMMY, |r| &r.key_hash);
     let matches: bool = presented.ct_eq(stored).into();
@@ -265,13 +267,9 @@ fn authorize(state: &AppState, app_id: &str, key: &str) -> Result<AppKey, AppErr
         return Err(AppError::Unauthorized("invalid app id or key".into()));
     };
     if let Some(rate) = record.rate_per_minute {
-        state.rate.check(&record.app_id, rate)?;
+        rate_limit(state, &format!("key:{}", record.app_id), rate).await?;
     }
-    match state
-        .store
-        .charge(&record.app_id)
-        .map_err(|e| AppError::Internal(e.to_string()))?
-    {
+    match state.store.charge(&record.app_id).await? {
         Charge::Accepted { .. } => Ok(AppKey {
             app_id: record.app_id,
         }),
@@ -281,47 +279,65 @@ fn authorize(state: &AppState, app_id: &str, key: &str) -> Result<AppKey, AppErr
     }
 }
 
-/// Per-key token buckets (in memory: a rate limit need not survive a restart).
-#[derive(Debug, Default)]
-pub struct RateLimiter {
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+/// Takes one token from a store-kept bucket (shared by replicas on Redis); 429 when empty.
+pub async fn rate_limit(state: &AppState, bucket: &str, per_minute: u32) -> Result<(), AppError> {
+    match state.store.take_token(bucket, per_minute).await? {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after_s } => Err(AppError::RateLimited { retry_after_s }),
+    }
 }
 
-impl RateLimiter {
-    /// Takes one token from `app_id`'s bucket (capacity and refill: `per_minute`).
-    pub fn check(&self, app_id: &str, per_minute: u32) -> Result<(), AppError> {
-        let capacity = per_minute.max(1) as f64;
-        let refill_per_s = capacity / 60.0;
-        let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .map_err(|_| AppError::Internal("rate limiter lock poisoned".into()))?;
-        let (tokens, last) = buckets.entry(app_id.to_owned()).or_insert((capacity, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * refill_per_s).min(capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(AppError::RateLimited {
-                retry_after_s: ((1.0 - *tokens) / refill_per_s).ceil() as u64,
-            })
+/// Who creates a liveness session.
+#[derive(Debug, Clone)]
+pub enum SessionCreator {
+    /// A verified bearer token (always accepted when sent).
+    Bearer(BearerClaims),
+    /// Anyone, in public mode (`[sessions] public = true`), rate-limited per client IP.
+    Public { ip: String },
+}
+
+impl SessionCreator {
+    /// The principal recorded with the session.
+    pub fn principal(&self) -> String {
+        match self {
+            SessionCreator::Bearer(c) => c.subject.clone(),
+            SessionCreator::Public { ip } => format!("public:{ip}"),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl FromRequestParts<AppState> for SessionCreator {
+    type Rejection = AppError;
 
-    #[test]
-    fn bucket_allows_burst_then_429() {
-        let r = RateLimiter::default();
-        assert!(r.check("a", 2).is_ok());
-        assert!(r.check("a", 2).is_ok());
-        let e = r.check("a", 2).unwrap_err();
-        assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
-        assert!(r.check("b", 2).is_ok());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(value) = header(parts, "authorization") {
+            return BearerClaims::from_header(state, value).map(SessionCreator::Bearer);
+        }
+        let sessions = &state.config.sessions;
+        if !sessions.public {
+            return Err(AppError::Unauthorized(
+                "missing Authorization header".into(),
+            ));
+        }
+        let ip = client_ip(parts, sessions.trust_forwarded_for);
+        rate_limit(state, &format!("ip:{ip}"), sessions.public_rate_per_minute).await?;
+        Ok(SessionCreator::Public { ip })
     }
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when trusted (behind a proxy that
+/// sets it), else the peer address of the connection, else `unknown` (one shared bucket).
+fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        let forwarded = header(parts, "x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }

@@ -13,6 +13,8 @@
 //! | `LIVEPROOF_PREFIX` | extra route prefix such as `/sumi` (overrides `route_prefix`) |
 //! | `LIVEPROOF_JWT_SECRET` | HS256 secret (overrides the file's `[jwt]` with an HS256 setup) |
 //! | `LIVEPROOF_POOL_SIZE` | pipeline worker permits (default: number of cores) |
+//! | `LIVEPROOF_REDIS_URL` | shared Redis store for several replicas (overrides `redis_url`) |
+//! | `LIVEPROOF_SIGNING_KEY` | verdict key file (overrides `[signing] key_path`) |
 //! | `LIVEPROOF_MODELS` | model directory (read by the core) |
 //!
 //! See `server/config.example.toml` for the file.
@@ -46,11 +48,20 @@ pub struct Config {
     pub addr: String,
     /// Extra prefix under which the seed routes are also served (e.g. `/sumi`); empty = none.
     pub route_prefix: String,
-    /// SQLite database path; `:memory:` keeps state for the process lifetime only.
+    /// SQLite database path; `:memory:` keeps state for the process lifetime only. Ignored
+    /// when `redis_url` is set.
     pub database: String,
+    /// Redis URL (`redis://host:6379/0`): keep sessions, nonces, devices, quotas, rate limits
+    /// and the audit log there, shared by every replica. Unset = the SQLite `database`.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (deployments sharing one Redis use different prefixes).
+    pub redis_prefix: String,
     pub jwt: JwtConfig,
     pub pool: PoolConfig,
     pub limits: LimitsConfig,
+    pub sessions: SessionsConfig,
+    pub signing: SigningConfig,
+    pub kiosk: KioskConfig,
     /// Keys for `/api/v1/ml/liveness/` (AppId + Authorization) and
     /// `/v0.2/liveness-verification` (app-id + app-key).
     #[serde(rename = "api_key")]
@@ -63,9 +74,14 @@ impl Default for Config {
             addr: "127.0.0.1:8080".into(),
             route_prefix: String::new(),
             database: ":memory:".into(),
+            redis_url: None,
+            redis_prefix: "liveproof".into(),
             jwt: JwtConfig::default(),
             pool: PoolConfig::default(),
             limits: LimitsConfig::default(),
+            sessions: SessionsConfig::default(),
+            signing: SigningConfig::default(),
+            kiosk: KioskConfig::default(),
             api_keys: Vec::new(),
         }
     }
@@ -145,6 +161,8 @@ pub struct LimitsConfig {
     pub ws_max_frames: u32,
     /// Body limit of the batch routes (one ZIP), bytes.
     pub batch_body_bytes: usize,
+    /// Body limit of the evidence routes (signed manifest + frames + optional clip), bytes.
+    pub evidence_body_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -162,6 +180,78 @@ impl Default for LimitsConfig {
             ws_session_s: 60,
             ws_max_frames: 1800,
             batch_body_bytes: 256 * 1024 * 1024,
+            evidence_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// The SDK session flow (`POST /v1/sessions`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Let anyone create sessions without a bearer token (the demo page), rate-limited per
+    /// client IP. A bearer token, when sent, is still verified.
+    pub public: bool,
+    /// Session lifetime: evidence must arrive within it, seconds.
+    pub ttl_s: u64,
+    /// Sessions one client IP may create per minute in public mode.
+    pub public_rate_per_minute: u32,
+    /// Take the client IP from the first `X-Forwarded-For` address. Only behind a proxy that
+    /// overwrites that header; otherwise clients choose their own rate-limit bucket.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            public: false,
+            ttl_s: 600,
+            public_rate_per_minute: 10,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The key that signs verdicts (published at `/.well-known/jwks.json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// Ed25519 private key: a PKCS#8 PEM file (`openssl genpkey -algorithm ed25519`) or a
+    /// file of exactly 32 raw seed bytes. Unset = a fresh key per process (verdicts then do
+    /// not verify across restarts or replicas; a warning is logged).
+    pub key_path: Option<String>,
+    /// JWS `kid`; default: the key's RFC 7638 JWK thumbprint.
+    pub kid: Option<String>,
+    /// `iss` of every verdict.
+    pub issuer: String,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            key_path: None,
+            kid: None,
+            issuer: "liveproof-server".into(),
+        }
+    }
+}
+
+/// Offline kiosks (`POST /v1/kiosk/evidence`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Oldest accepted bundle (`created_ms` on the kiosk's clock), seconds. Used nonces are
+    /// remembered this long, so the window also bounds replay protection's memory.
+    pub max_age_s: u64,
+    /// How far in the future `created_ms` may be (kiosk clock skew), seconds.
+    pub max_future_s: u64,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        Self {
+            max_age_s: 7 * 24 * 3600,
+            max_future_s: 300,
         }
     }
 }
@@ -229,6 +319,12 @@ impl Config {
             config.jwt.algorithm = Some("HS256".into());
             config.jwt.secret = Some(secret);
         }
+        if let Some(url) = var("LIVEPROOF_REDIS_URL") {
+            config.redis_url = Some(url);
+        }
+        if let Some(path) = var("LIVEPROOF_SIGNING_KEY") {
+            config.signing.key_path = Some(path);
+        }
         if let Some(size) = var("LIVEPROOF_POOL_SIZE") {
             config.pool.size = size
                 .parse()
@@ -260,6 +356,35 @@ impl Config {
         }
         for k in &self.api_keys {
             k.key_hash()?;
+        }
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.redis_prefix.is_empty()
+            || !self
+                .redis_prefix
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b':')
+        {
+            return invalid("redis_prefix must be non-empty printable characters without ':'");
+        }
+        if !(10..=86_400).contains(&self.sessions.ttl_s) {
+            return invalid("sessions.ttl_s must be 10..=86400");
+        }
+        if self.sessions.public_rate_per_minute == 0 {
+            return invalid("sessions.public_rate_per_minute must be at least 1");
+        }
+        if self.kiosk.max_age_s < 60 || self.kiosk.max_age_s > 366 * 24 * 3600 {
+            return invalid("kiosk.max_age_s must be 60..=31622400 (one year)");
+        }
+        if self.kiosk.max_future_s > 24 * 3600 {
+            return invalid("kiosk.max_future_s must be at most 86400");
+        }
+        if self
+            .signing
+            .kid
+            .as_deref()
+            .is_some_and(|k| k.is_empty() || k.len() > 128 || k.chars().any(char::is_control))
+        {
+            return invalid("signing.kid must be 1..=128 printable characters");
         }
         Ok(())
     }

@@ -6,9 +6,14 @@
 //! |---|---|---|
 //! | 400 | `{"msg", "message", "detail": {"code"}}` | bad or missing media, pipeline input errors (v2 doc: "body often includes msg"; v1 shows `detail` + `message`) |
 //! | 401 | `{"detail": {}, "message"}` | missing/invalid credentials |
+//! | 401 | `{"detail": {"code"}, "message"}` | evidence signature refused (`bad_signature`, `unknown_key`, `unsupported_algorithm`, `malformed_signature`, `device_revoked`) |
 //! | 403 | `{"detail": {}, "message"}` | usage limit exceeded |
+//! | 404 | `{"detail": {"code"}, "message"}` | unknown session or device (`unknown_session`, `unknown_device`) |
+//! | 409 | `{"detail": {"code"}, "message"}` | nonce already used, session already verified |
+//! | 410 | `{"detail": {"code"}, "message"}` | session expired |
 //! | 413 | `{"detail": {"code"}, "message"}` | body over the route's limit |
 //! | 422 | `{"detail": {"<location>": {"<field>": ["..."]}}, "message"}` | invalid tuning field |
+//! | 422 | `{"detail": {"code"}, "message"}` | evidence refused after its signature (the core's evidence codes: `digest_mismatch`, `missing_item`, ...; `session_mismatch`, `nonce_mismatch`, ...) |
 //! | 429 / 503 | `{"detail": {}, "message"}` + `Retry-After` | rate limit / CPU pool saturated or models loading |
 //! | 500 | `{"detail": {}, "message": "internal server error"}` | anything else; the cause is logged, never sent |
 //!
@@ -16,7 +21,7 @@
 //! logging middleware records it; the conversion itself has no side effects.
 
 use axum::extract::multipart::MultipartError;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -55,6 +60,14 @@ pub enum AppError {
         message: &'static str,
         retry_after_s: u64,
     },
+    /// A status with a stable machine-readable code (the session, device and evidence
+    /// routes: 401, 404, 409, 410, 422).
+    #[error("{message}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// `500 Internal Server Error`; the message is logged, not sent.
     #[error("internal: {0}")]
     Internal(String),
@@ -82,6 +95,15 @@ impl AppError {
         }
     }
 
+    /// A coded error (body `{"detail": {"code"}, "message"}`).
+    pub fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Coded {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -93,6 +115,7 @@ impl AppError {
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Coded { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +152,44 @@ impl From<JsonRejection> for AppError {
             }
             _ => AppError::bad_request("bad_json", e.body_text()),
         }
+    }
+}
+
+impl From<liveproof::evidence::EvidenceError> for AppError {
+    /// A refused signature (malformed, wrong algorithm, unknown `kid`, bad signature) is an
+    /// unauthenticated request: 401. Everything checked after a valid signature (manifest
+    /// structure, items and digests) is signed but unacceptable content: 422. Both carry the
+    /// core's code.
+    fn from(e: liveproof::evidence::EvidenceError) -> Self {
+        use liveproof::evidence::EvidenceError;
+        let status = match e {
+            EvidenceError::Jws(_) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        AppError::coded(status, e.code(), e.to_string())
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(e: BytesRejection) -> Self {
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge("request body exceeds this route's limit".into())
+            }
+            _ => AppError::bad_request("bad_body", e.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(e: PathRejection) -> Self {
+        AppError::bad_request("bad_path", e.body_text())
+    }
+}
+
+impl From<crate::state::store::StoreError> for AppError {
+    fn from(e: crate::state::store::StoreError) -> Self {
+        AppError::Internal(format!("store: {e}"))
     }
 }
 
@@ -183,6 +244,11 @@ impl IntoResponse for AppError {
             } => (
                 json!({"detail": {}, "message": message}),
                 Some(retry_after_s),
+                None,
+            ),
+            AppError::Coded { code, message, .. } => (
+                json!({"detail": {"code": code}, "message": message}),
+                None,
                 None,
             ),
             AppError::Internal(cause) => (

@@ -13,8 +13,11 @@
 //! | [`config`] | env + TOML configuration |
 //! | [`error`] | the one [`AppError`](error::AppError) and its response shapes |
 //! | [`auth`] | JWT bearer and API-key extractors, rate limit |
-//! | [`state`] | shared state and the [`Store`](state::store::Store) (SQLite) |
+//! | [`state`] | shared state and the [`Store`](state::store::Store) (SQLite, or Redis for several replicas) |
 //! | [`pool`] | bounded CPU pool for pipeline runs (503 when saturated) |
+//! | [`evidence`] | evidence bundles: item checks, nonce, the server's re-run, decision, verdict |
+//! | [`signing`] | the server's Ed25519 verdict key (JWKS) |
+//! | [`clock`], [`random`] | Unix time and RFC 3339; OS randomness for nonces and keys |
 //! | [`middleware`] | request id, security headers, access log, metrics |
 //! | [`metrics`] | Prometheus text |
 //! | [`routes`] | one module per API |
@@ -22,16 +25,26 @@
 //! `/ws/liveness` ([`routes::ws`]) streams frames over a WebSocket; its message contract is
 //! `server/asyncapi.json` (served at `/asyncapi.json`).
 //!
+//! The SDK flow ([`routes::sessions`], [`routes::kiosk`], [`routes::devices`],
+//! [`routes::jwks`]): a session issues a nonce, a per-session key and a challenge script; the
+//! browser (or an offline kiosk with a registered device key) signs an evidence bundle; the
+//! server checks it, re-runs the pipeline on it ([`evidence`]) and answers with a verdict
+//! signed by its own key.
+//!
 //! Media is never written to disk: uploads are read into memory (bounded by per-route body
 //! limits), decoded there and dropped; the audit log keeps verdicts only.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod metrics;
 pub mod middleware;
 pub mod pool;
+pub mod random;
 pub mod routes;
+pub mod signing;
 pub mod state;
 
 use axum::Router;
@@ -49,6 +62,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", routes::selfie::PATH),
     ("post", routes::verification::PATH),
     ("get", routes::ws::PATH),
+    ("post", routes::sessions::CREATE_PATH),
+    ("post", routes::sessions::EVIDENCE_PATH),
+    ("post", routes::devices::PATH),
+    ("delete", routes::devices::ITEM_PATH),
+    ("post", routes::kiosk::PATH),
+    ("get", routes::jwks::PATH),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -57,7 +76,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The whole application. The seed APIs are served at their documented paths and, when
-/// `route_prefix` is set (e.g. `/sumi`), under it as well; ops routes are unprefixed.
+/// `route_prefix` is set (e.g. `/sumi`), under it as well; the SDK flow (sessions, evidence,
+/// devices, JWKS) and ops routes are unprefixed.
 pub fn app(state: AppState) -> Router {
     let l = &state.config.limits;
     let seed = || {
@@ -68,7 +88,13 @@ pub fn app(state: AppState) -> Router {
             .merge(routes::ws::router())
             .merge(routes::batch::router(l.batch_body_bytes))
     };
-    let mut router = Router::new().merge(seed()).merge(routes::ops::router());
+    let mut router = Router::new()
+        .merge(seed())
+        .merge(routes::sessions::router(l.evidence_body_bytes))
+        .merge(routes::kiosk::router(l.evidence_body_bytes))
+        .merge(routes::devices::router())
+        .merge(routes::jwks::router())
+        .merge(routes::ops::router());
     if !state.config.route_prefix.is_empty() {
         router = router.nest(&state.config.route_prefix, seed());
     }

@@ -34,7 +34,12 @@ async fn main() {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let addr = config.addr.clone();
-    let state = AppState::new(config)?;
+    let state = AppState::new(config).await?;
+    tracing::info!(
+        store = state.store.backend(),
+        verdict_kid = state.signer.kid(),
+        "state ready"
+    );
 
     let loader = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -49,9 +54,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Peer addresses feed the per-IP rate limit of public session creation.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shut down");
     Ok(())
 }

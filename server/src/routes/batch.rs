@@ -90,8 +90,9 @@ async fn run(
             verdict: format!("batch: {} cases, {failed} errors", rows.len()),
             score: None,
             correlation_id: form.unique_id,
+            detail: None,
         })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip"),

@@ -127,8 +127,9 @@ async fn run(
             verdict: verdict.into(),
             score: score.map(f64::from),
             correlation_id: form.unique_id,
+            detail: None,
         })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
     Ok(Json(doc).into_response())
 }
 

@@ -1,9 +1,13 @@
 //! The HTTP routes, one module per API; each owns its router (and its body limit).
 
 pub mod batch;
+pub mod devices;
+pub mod jwks;
+pub mod kiosk;
 pub mod liveness;
 pub mod ops;
 pub mod selfie;
+pub mod sessions;
 pub mod verification;
 pub mod ws;
 

@@ -1,5 +1,5 @@
-//! Operations: `GET /healthz` (the process answers), `/readyz` (models loaded: 200, else
-//! 503), `/metrics` (Prometheus text), `/openapi.json` (the hand-maintained OpenAPI 3.1
+//! Operations: `GET /healthz` (the process answers), `/readyz` (models loaded and the store
+//! answering: 200, else 503), `/metrics` (Prometheus text), `/openapi.json` (the hand-maintained OpenAPI 3.1
 //! document, `server/openapi.json`; a test checks that every route is in it) and
 //! `/asyncapi.json` (the AsyncAPI 3.0 document of `/ws/liveness`, `server/asyncapi.json`).
 
@@ -32,14 +32,21 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.is_ready() {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
-    } else {
-        (
+    if !state.is_ready() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "loading models"})),
-        )
+        );
     }
+    // A replica whose shared store is unreachable cannot check nonces: take it out of rotation.
+    if let Err(e) = state.store.ping().await {
+        tracing::error!(error = %e, store = state.store.backend(), "store unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "store unavailable"})),
+        );
+    }
+    (StatusCode::OK, Json(json!({"status": "ready"})))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

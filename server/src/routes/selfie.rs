@@ -86,8 +86,9 @@ async fn handler(
             },
             score: probability.map(f64::from),
             correlation_id: None,
+            detail: None,
         })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
     Ok(Json(doc))
 }
 

@@ -108,8 +108,9 @@ async fn handler(
             },
             score,
             correlation_id: None,
+            detail: None,
         })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
     let face = record.face.as_ref().map_or_else(
         || json!({"detected": false, "multiple_faces": false, "confidence": null, "bounding_box": null}),
         |f| {

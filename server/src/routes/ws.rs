@@ -446,8 +446,9 @@ impl Connection {
                     verdict: verdict.into(),
                     score: Some(f64::from(o.confidence)),
                     correlation_id: l.unique_id.clone(),
+                    detail: None,
                 };
-                if let Err(e) = self.state.store.audit(&entry) {
+                if let Err(e) = self.state.store.audit(&entry).await {
                     tracing::error!(error = %e, "audit failed");
                 }
             }

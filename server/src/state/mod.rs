@@ -1,6 +1,7 @@
 //! Shared state: configuration, the engine (set once models are loaded), the CPU pool, the
-//! store, the JWT verifier, rate limits and metrics. Everything is an `Arc`, so cloning the
-//! state per request is cheap; tests build their own state and inject keys and settings.
+//! store (SQLite, or Redis when `redis_url` is set), the JWT verifier, the verdict signing key
+//! and metrics. Everything is an `Arc`, so cloning the state per request is cheap; tests build
+//! their own state and inject keys and settings.
 
 pub mod store;
 
@@ -10,12 +11,13 @@ use std::time::Duration;
 use liveproof::check::MediaLimits;
 use liveproof::Engine;
 
-use crate::auth::{JwtVerifier, RateLimiter};
+use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::pool::CpuPool;
-use store::{KeyRecord, SqliteStore, Store, StoreError};
+use crate::signing::ServerKey;
+use store::{KeyRecord, RedisStore, SqliteStore, Store, StoreError};
 
 /// Start-up failure.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +35,8 @@ pub struct AppState {
     pub pool: Arc<CpuPool>,
     pub store: Arc<dyn Store>,
     pub jwt: Arc<JwtVerifier>,
-    pub rate: Arc<RateLimiter>,
+    /// Signs evidence verdicts; published at `/.well-known/jwks.json`.
+    pub signer: Arc<ServerKey>,
     pub metrics: Arc<Metrics>,
     pub media_limits: Arc<MediaLimits>,
 }
@@ -47,25 +50,32 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Builds the state with the SQLite store named in the configuration and registers the
-    /// configured keys. The engine is set separately ([`AppState::set_engine`]) so the server
-    /// can answer `/healthz` while the models load.
-    pub fn new(config: Config) -> Result<Self, StateError> {
-        let store = Arc::new(SqliteStore::open(&config.database)?);
-        Self::with_store(config, store)
+    /// Builds the state with the store the configuration names (Redis when `redis_url` is
+    /// set, else the SQLite `database`) and registers the configured keys. The engine is set
+    /// separately ([`AppState::set_engine`]) so the server can answer `/healthz` while the
+    /// models load.
+    pub async fn new(config: Config) -> Result<Self, StateError> {
+        config.validate()?;
+        let store: Arc<dyn Store> = match &config.redis_url {
+            Some(url) => Arc::new(RedisStore::connect(url, &config.redis_prefix).await?),
+            None => Arc::new(SqliteStore::open(&config.database)?),
+        };
+        Self::with_store(config, store).await
     }
 
     /// Same with any [`Store`].
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StateError> {
+    pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StateError> {
         config.validate()?;
         for k in &config.api_keys {
-            store.upsert_key(&KeyRecord {
-                app_id: k.app_id.clone(),
-                key_hash: k.key_hash()?,
-                quota: k.quota,
-                used: 0,
-                rate_per_minute: k.rate_per_minute,
-            })?;
+            store
+                .upsert_key(&KeyRecord {
+                    app_id: k.app_id.clone(),
+                    key_hash: k.key_hash()?,
+                    quota: k.quota,
+                    used: 0,
+                    rate_per_minute: k.rate_per_minute,
+                })
+                .await?;
         }
         let p = &config.pool;
         let pool = CpuPool::new(
@@ -86,11 +96,11 @@ impl AppState {
         media_limits.video.decode_threads = 1;
         Ok(Self {
             jwt: Arc::new(JwtVerifier::new(&config.jwt)?),
+            signer: Arc::new(ServerKey::from_config(&config.signing)?),
             config: Arc::new(config),
             engine: Arc::new(OnceLock::new()),
             pool: Arc::new(pool),
             store,
-            rate: Arc::new(RateLimiter::default()),
             metrics: Arc::new(Metrics::default()),
             media_limits: Arc::new(media_limits),
         })

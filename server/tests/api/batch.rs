@@ -39,7 +39,7 @@ async fn a_two_case_zip_gives_two_documents_and_a_summary() {
             ("enhanced_detection", Part::Text("False")),
         ],
     );
-    let res = router().oneshot(req).await.unwrap();
+    let res = router().await.oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/zip");
     let body = res.into_body().collect().await.unwrap().to_bytes();
@@ -70,7 +70,7 @@ async fn a_two_case_zip_gives_two_documents_and_a_summary() {
 async fn a_bad_zip_is_400_and_no_token_is_401() {
     let auth = bearer();
     let r = send(
-        &router(),
+        &router().await,
         post_form(
             "/liveness/batch",
             &[("authorization", auth.as_str())],
@@ -81,13 +81,13 @@ async fn a_bad_zip_is_400_and_no_token_is_401() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
     assert_envelope(&r);
     let r = send(
-        &router(),
+        &router().await,
         post_form("/liveness/batch", &[("authorization", auth.as_str())], &[]),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
     let r = send(
-        &router(),
+        &router().await,
         post_form("/v2/liveness/batch", &[], &[("file", Part::File(b"x"))]),
     )
     .await;

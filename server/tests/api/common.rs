@@ -73,18 +73,18 @@ pub fn config() -> Config {
 }
 
 /// A ready state (engine installed).
-pub fn state_with(config: Config) -> AppState {
-    let s = AppState::new(config).unwrap();
+pub async fn state_with(config: Config) -> AppState {
+    let s = AppState::new(config).await.unwrap();
     s.set_engine(engine());
     s
 }
 
-pub fn router_with(config: Config) -> Router {
-    app(state_with(config))
+pub async fn router_with(config: Config) -> Router {
+    app(state_with(config).await)
 }
 
-pub fn router() -> Router {
-    router_with(config())
+pub async fn router() -> Router {
+    router_with(config()).await
 }
 
 /// Status, headers and body (JSON when it parses, else a string).

@@ -44,7 +44,7 @@ fn is_str_bool(v: &Value) -> bool {
 async fn post(path: &str, parts: &[(&str, Part<'_>)]) -> Reply {
     let auth = bearer();
     send(
-        &router(),
+        &router().await,
         post_form(path, &[("authorization", auth.as_str())], parts),
     )
     .await
@@ -319,7 +319,7 @@ async fn invalid_tuning_fields_are_422_naming_the_field() {
 
 #[tokio::test]
 async fn garbage_image_is_400_and_the_server_answers_the_next_request() {
-    let app = router();
+    let app = router().await;
     let auth = bearer();
     let garbage = b"\xff\xd8\xff\xe0 this is not really a jpeg".repeat(50);
     let r = send(
@@ -370,7 +370,7 @@ async fn a_still_without_a_face_is_400_no_face() {
 async fn routes_are_also_served_under_the_prefix() {
     let mut c = config();
     c.route_prefix = "/sumi".into();
-    let app = router_with(c);
+    let app = router_with(c).await;
     let auth = bearer();
     for path in ["/sumi/v2/liveness", "/sumi/liveness", "/v2/liveness"] {
         let r = send(

@@ -12,7 +12,7 @@ fn get(path: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn readiness_follows_the_engine() {
-    let state = AppState::new(config()).unwrap();
+    let state = AppState::new(config()).await.unwrap();
     let router = app(state.clone());
     assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
     let r = send(&router, get("/readyz")).await;
@@ -38,7 +38,7 @@ async fn readiness_follows_the_engine() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let router = router();
+    let router = router().await;
     send(&router, get("/healthz")).await;
     send(&router, get("/missing")).await;
     let r = send(&router, get("/metrics")).await;
@@ -62,7 +62,7 @@ async fn metrics_count_requests_by_route_and_status() {
 
 #[tokio::test]
 async fn openapi_documents_every_route() {
-    let r = send(&router(), get("/openapi.json")).await;
+    let r = send(&router().await, get("/openapi.json")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_envelope(&r);
     let doc = &r.json;
@@ -70,10 +70,12 @@ async fn openapi_documents_every_route() {
     for (method, path) in ROUTES {
         let op = &doc["paths"][path][method];
         assert!(op.is_object(), "{method} {path} is not documented");
-        // The WebSocket upgrade answers 101; everything else has a 200.
+        // The WebSocket upgrade answers 101, creations 201; everything else has a 200.
         assert!(
-            op["responses"]["200"].is_object() || op["responses"]["101"].is_object(),
-            "{method} {path} has no 200 (or 101)"
+            ["200", "201", "101"]
+                .iter()
+                .any(|c| op["responses"][c].is_object()),
+            "{method} {path} has no 200 (or 201, 101)"
         );
     }
     assert_eq!(

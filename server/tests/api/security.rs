@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::common::*;
 
 async fn liveness_with_auth(auth: Option<&str>) -> Reply {
-    let app = router();
+    let app = router().await;
     let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
     send(
         &app,
@@ -112,7 +112,7 @@ async fn rs256_and_eddsa_keys_from_config() {
         let mut c = Config::default();
         c.jwt.algorithm = Some(name.into());
         c.jwt.public_key_pem = Some(public.into());
-        let app = router_with(c);
+        let app = router_with(c).await;
         let token = encode(&Header::new(alg), &json!({"exp": now() + 60}), &private).unwrap();
         let auth = format!("Bearer {token}");
         let r = send(
@@ -136,7 +136,7 @@ async fn rs256_and_eddsa_keys_from_config() {
 
 #[tokio::test]
 async fn request_id_and_security_headers_on_success_and_errors() {
-    let app = router();
+    let app = router().await;
     // Success, with a sane incoming id echoed.
     let r = send(
         &app,
@@ -177,7 +177,7 @@ async fn oversized_bodies_are_413() {
     let mut c = config();
     c.limits.liveness_body_bytes = 4096;
     c.limits.selfie_body_bytes = 4096;
-    let app = router_with(c);
+    let app = router_with(c).await;
     let big = vec![0u8; 20_000];
     let auth = bearer();
     let r = send(
@@ -212,7 +212,7 @@ async fn saturated_pool_is_503_with_retry_after() {
     c.pool.size = 0;
     c.pool.queue = 0;
     c.pool.retry_after_s = 7;
-    let app = router_with(c);
+    let app = router_with(c).await;
     let image = media("live/fr_obama.jpg");
     let auth = bearer();
     let r = send(

@@ -26,7 +26,7 @@ fn num_in(v: &Value, lo: f64, hi: f64) -> bool {
 
 #[tokio::test]
 async fn a_real_face_fills_every_documented_key_with_its_type() {
-    let state = state_with(config());
+    let state = state_with(config()).await;
     let app = liveproof_server::app(state.clone());
     let body = json!({"image": b64(&media("live/fr_obama.jpg"))}).to_string();
     let r = send(&app, request(SELFIE_APP, body)).await;
@@ -96,12 +96,12 @@ async fn a_real_face_fills_every_documented_key_with_its_type() {
         ]
     );
     // The verdict is audited (without media).
-    assert!(state.store.audit_len().unwrap() >= 1);
+    assert!(state.store.audit_len().await.unwrap() >= 1);
 }
 
 #[tokio::test]
 async fn data_url_prefix_no_face_and_several_faces() {
-    let app = router();
+    let app = router().await;
     let body = json!({"image": format!("data:image/png;base64,{}", b64(&blank_png(320, 240)))});
     let r = send(&app, request(SELFIE_APP, body.to_string())).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -122,7 +122,7 @@ async fn data_url_prefix_no_face_and_several_faces() {
 
 #[tokio::test]
 async fn auth_bad_body_and_quota_errors() {
-    let app = router();
+    let app = router().await;
     let ok_body = json!({"image": "aGVsbG8="}).to_string();
     // Wrong key, unknown app, Bearer-prefixed key, missing headers → 401.
     for (id, key) in [
@@ -160,7 +160,7 @@ async fn auth_bad_body_and_quota_errors() {
 
 #[tokio::test]
 async fn over_the_rate_limit_is_429_with_retry_after() {
-    let app = router();
+    let app = router().await;
     let body = json!({"image": "aGVsbG8="}).to_string();
     let r = send(&app, request(RATE_APP, body.clone())).await;
     assert_eq!(

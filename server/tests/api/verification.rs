@@ -14,7 +14,7 @@ fn creds(app: (&'static str, &'static str)) -> [(&'static str, &'static str); 2]
 
 #[tokio::test]
 async fn a_selfie_is_scored_against_the_threshold() {
-    let app = router();
+    let app = router().await;
     let selfie = media("live/fr_obama.jpg");
     let mut scores = Vec::new();
     for threshold in ["0", "0.5", "1"] {
@@ -55,7 +55,7 @@ async fn a_selfie_is_scored_against_the_threshold() {
 
 #[tokio::test]
 async fn selfie_size_threshold_and_missing_selfie_are_400() {
-    let app = router();
+    let app = router().await;
     let small = media("live/nuaa_client_0001.jpg"); // 203x203
     let wide = blank_png(5001, 310);
     for (img, needle) in [(&small, "203x203"), (&wide, "5001x310")] {
@@ -105,7 +105,7 @@ async fn selfie_size_threshold_and_missing_selfie_are_400() {
 
 #[tokio::test]
 async fn bad_credentials_are_401_and_spent_quota_is_403() {
-    let app = router();
+    let app = router().await;
     let small = media("live/nuaa_client_0001.jpg");
     for headers in [
         vec![("app-id", VERIFY_APP.0), ("app-key", "nope")],

@@ -22,7 +22,7 @@ use crate::common::*;
 async fn serve_with(config: Config) -> (SocketAddr, AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = state_with(config);
+    let state = state_with(config).await;
     let app = app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, state)
@@ -162,7 +162,7 @@ async fn a_blink_passes_the_blink_challenge_over_the_socket() {
     let close = close.expect("close frame");
     assert_eq!(close.code, CloseCode::Normal);
     assert_eq!(
-        state.store.audit_len().unwrap(),
+        state.store.audit_len().await.unwrap(),
         1,
         "the verdict is audited"
     );
