@@ -227,7 +227,7 @@ export class Liveness extends EventTarget {
         video = /** @type {HTMLVideoElement} */ (source);
       }
       this.#stream = stream;
-      if (this.#state !== 'starting') throw new LivenessError('closed', 'the instance was closed while the camera opened');
+      this.#interrupted();
       if (video) {
         this.#ownVideo = false;
         await playing(video);
@@ -235,7 +235,7 @@ export class Liveness extends EventTarget {
         this.#ownVideo = true;
         video = await videoFor(/** @type {MediaStream} */ (stream));
       }
-      if (this.#state !== 'starting') throw new LivenessError('closed', 'the instance was closed while the camera opened');
+      this.#interrupted();
       this.#video = video;
       this.#state = 'running';
       const v = video;
@@ -245,6 +245,12 @@ export class Liveness extends EventTarget {
       if (this.#state === 'starting') this.#state = 'ready';
       throw e instanceof LivenessError ? e : cameraError(e);
     }
+  }
+
+  /** Throws when stop() or close() was called while start() waited for the camera. */
+  #interrupted() {
+    if (this.#state === 'closed') throw new LivenessError('closed', 'the instance was closed while the camera opened');
+    if (this.#state !== 'starting') throw new LivenessError('not_started', 'stop() was called while the camera opened');
   }
 
   /**

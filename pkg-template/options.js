@@ -62,7 +62,10 @@ export function isPlainObject(v) {
  * @returns {Record<string, unknown>}
  */
 function object(v, path, keys) {
-  if (!isPlainObject(v)) throw invalidOption(path, 'must be a plain object', v);
+  if (!isPlainObject(v)) {
+    if (!path) throw new LivenessError('invalid_option', `options must be a plain object, got ${describe(v)}`, { option: '' });
+    throw invalidOption(path, 'must be a plain object', v);
+  }
   for (const k of Object.keys(v)) {
     if (!keys.includes(k)) {
       const p = path ? `${path}.${k}` : k;

@@ -194,3 +194,24 @@ test('reset keeps the challenge options (not a given seed) unless overridden', a
   await assert.rejects(other.reset({ accessibility: { noSmile: true } }), code('invalid_option', 'accessibility.noSmile'));
   other.close();
 });
+
+test('stop() or close() while the camera opens: start() rejects and the camera is released', async () => {
+  const stopped = [];
+  let grant;
+  fakeCamera(() => new Promise((resolve) => { grant = resolve; }));
+  const stream = { getTracks: () => [{ stop: () => stopped.push('track') }] };
+  const starting = lv.start();
+  await lv.stop();
+  assert.equal(lv.state, 'ready');
+  grant(stream);
+  await assert.rejects(starting, code('not_started'));
+  assert.deepEqual(stopped, ['track']);
+
+  const other = await Liveness.create(inlineOptions({ challenges: { count: 1 } }));
+  const second = other.start();
+  other.close();
+  grant(stream);
+  await assert.rejects(second, code('closed'));
+  assert.deepEqual(stopped, ['track', 'track']);
+  await assert.rejects(Liveness.create(null), code('invalid_option', ''));
+});
