@@ -222,9 +222,13 @@ export interface ServerSession {
   alg?: 'HS256';
   /** The challenge script the server drew from the nonce. */
   challenges: string[];
+  /** The server's per-challenge timeout, ms; the client uses the same. */
+  timeout_ms?: number;
   expires_at?: string | number | null;
-  /** Where `submit()` posts the evidence (`/v1/sessions/{id}/evidence`). */
+  /** Where `submit()` posts the evidence (`/v1/sessions/{id}/evidence`; a path is resolved against the page). */
   evidence_url?: string | null;
+  /** Other fields of the server's answer are ignored. */
+  [field: string]: unknown;
 }
 
 /** Options of `Liveness.create`. Every field is optional; unknown keys are refused. */

@@ -509,7 +509,13 @@ export class Liveness extends EventTarget {
     if (!isPlainObject(init)) throw invalidArgument('Liveness.submit', 'init must be an object', init);
     const jws = await this.sign({ alg: 'HS256', kid: s.session_id, secret: s.key });
     const { items } = await this.evidence();
-    const href = new URL(String(target), typeof location !== 'undefined' ? location.href : undefined).href;
+    let href;
+    try {
+      // The server answers a path (`/v1/sessions/{id}/evidence`): relative to the page.
+      href = new URL(String(target), typeof location !== 'undefined' ? location.href : undefined).href;
+    } catch {
+      throw invalidArgument('Liveness.submit', 'the URL is relative and there is no page to resolve it against; pass an absolute URL', String(target));
+    }
     return postForm(href, evidenceForm(jws, items), init);
   }
 

@@ -46,7 +46,6 @@ const TOP_KEYS = [
   'challenges', 'accessibility', 'camera', 'thresholds', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'evidence',
   'wasm', 'baseUrl', 'models', 'cacheModels', 'session', 'transport',
 ];
-const SESSION_KEYS = ['session_id', 'nonce', 'session_key', 'alg', 'challenges', 'expires_at', 'evidence_url'];
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
 export function isPlainObject(v) {
@@ -166,8 +165,9 @@ function url(v, path) {
  * @property {string} nonce
  * @property {Uint8Array} key
  * @property {string[]} challenges
- * @property {string|null} evidence_url
+ * @property {string|null} evidence_url as given (a relative one is resolved when submitting)
  * @property {string|number|null} expires_at
+ * @property {number|null} timeout_ms the server's per-challenge timeout
  */
 
 /**
@@ -177,7 +177,9 @@ function url(v, path) {
  * @returns {ServerSession}
  */
 export function normalizeSession(v, path = 'session') {
-  const s = object(v, path, SESSION_KEYS);
+  // The server's answer: known fields are checked, others (added by newer servers) ignored.
+  if (!isPlainObject(v)) throw invalidOption(path, 'must be the server session object (the JSON answer of POST /v1/sessions)', v);
+  const s = v;
   for (const k of ['session_id', 'nonce']) {
     if (typeof s[k] !== 'string' || !(/** @type {string} */ (s[k])).length || /** @type {string} */ (s[k]).length > 128) {
       throw invalidOption(`${path}.${k}`, 'must be a string of 1 to 128 characters', s[k]);
@@ -191,7 +193,12 @@ export function normalizeSession(v, path = 'session') {
   if (!key || key.length < 32) throw invalidOption(`${path}.session_key`, 'must be the base64url session key (at least 32 bytes) or its bytes', s.session_key);
   if (s.alg !== undefined && s.alg !== 'HS256') throw invalidOption(`${path}.alg`, 'must be "HS256" (the session key is an HMAC secret)', s.alg);
   const challenges = actionList(s.challenges, `${path}.challenges`);
-  const evidenceUrl = s.evidence_url === undefined || s.evidence_url === null ? null : url(s.evidence_url, `${path}.evidence_url`);
+  let evidenceUrl = null;
+  if (s.evidence_url instanceof URL) evidenceUrl = s.evidence_url.href;
+  else if (typeof s.evidence_url === 'string' && s.evidence_url) evidenceUrl = s.evidence_url;
+  else if (s.evidence_url !== undefined && s.evidence_url !== null) throw invalidOption(`${path}.evidence_url`, 'must be a URL string', s.evidence_url);
+  const timeout = s.timeout_ms === undefined || s.timeout_ms === null ? null
+    : num(s.timeout_ms, `${path}.timeout_ms`, { min: 0, max: CORE_MAX_TIMEOUT_MS, minExclusive: true });
   if (s.expires_at !== undefined && s.expires_at !== null && typeof s.expires_at !== 'string' && typeof s.expires_at !== 'number') {
     throw invalidOption(`${path}.expires_at`, 'must be a string or number', s.expires_at);
   }
@@ -202,6 +209,7 @@ export function normalizeSession(v, path = 'session') {
     challenges,
     evidence_url: evidenceUrl,
     expires_at: /** @type {any} */ (s.expires_at ?? null),
+    timeout_ms: timeout,
   };
 }
 
@@ -331,6 +339,9 @@ export function normalizeOptions(input, defaultBaseUrl) {
       throw invalidOption('challenges.count', `must not exceed the ${new Set(actions).size} actions left once accessibility.noSmile removes SMILE`, ch.count);
     }
   }
+  if (session && longerTimeouts) {
+    throw invalidOption('accessibility.longerTimeouts', 'cannot lengthen a server session\'s window (the server re-runs with its own timeout); create the session with a longer timeout_ms');
+  }
   if (longerTimeouts && (ch.timeoutMs ?? CORE_DEFAULT_TIMEOUT_MS) * 2 > CORE_MAX_TIMEOUT_MS) {
     throw invalidOption('challenges.timeoutMs', `must be at most ${CORE_MAX_TIMEOUT_MS / 2} with accessibility.longerTimeouts (it is doubled)`, ch.timeoutMs);
   }
@@ -356,7 +367,7 @@ export function normalizeOptions(input, defaultBaseUrl) {
       count: ch.count,
       script,
       seed: session ? session.nonce : /** @type {string|Uint8Array|null} */ (ch.seed),
-      timeoutMs: ch.timeoutMs,
+      timeoutMs: session ? session.timeout_ms : ch.timeoutMs,
       noSmile,
       longerTimeouts,
       pad,

@@ -76,7 +76,9 @@ const BAD = [
   [{ session: { ...session, session_key: '!!not base64!!' } }, 'session.session_key'],
   [{ session: { ...session, alg: 'EdDSA' } }, 'session.alg'],
   [{ session: { ...session, challenges: ['BLINK', 'NOD'] } }, 'session.challenges[1]'],
-  [{ session: { ...session, extra: 1 } }, 'session.extra'],
+  [{ session: { ...session, timeout_ms: -5 } }, 'session.timeout_ms'],
+  [{ session: { ...session, evidence_url: 5 } }, 'session.evidence_url'],
+  [{ session, accessibility: { longerTimeouts: true } }, 'accessibility.longerTimeouts'],
   [{ session, challenges: { count: 1 } }, 'challenges'],
   [{ session: { ...session, challenges: ['SMILE'] }, accessibility: { noSmile: true } }, 'accessibility.noSmile'],
 ];
@@ -141,4 +143,13 @@ test('thresholds pass through to the core names', async () => {
   assert.deepEqual(sessionOptions.challenge.thresholds, { yaw_deg: 20, hold_ms: 200 });
   assert.equal(o.engine.pad_threshold, 0.6);
   assert.equal(o.engine.age_gender, false);
+});
+
+test('a server session: unknown fields of newer servers are ignored, its timeout is used', async () => {
+  const { normalizeOptions, sessionPlan } = await pkg('options.js');
+  const o = normalizeOptions({ session: { ...session, timeout_ms: 12000, expires_in: 600, something_new: true, evidence_url: '/v1/sessions/s-1/evidence' } }, 'file:///x/');
+  assert.equal(o.session.evidence_url, '/v1/sessions/s-1/evidence');
+  const { sessionOptions } = sessionPlan(o.challenges, o);
+  assert.equal(sessionOptions.challenge.timeout_ms, 12000);
+  assert.deepEqual(sessionOptions.script, ['BLINK']);
 });

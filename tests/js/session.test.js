@@ -18,8 +18,10 @@ const session = {
   session_key: base64urlEncode(KEY),
   alg: 'HS256',
   challenges: ['BLINK'],
+  timeout_ms: 8000,
   expires_at: '2099-01-01T00:00:00Z',
-  evidence_url: null,
+  expires_in: 600,
+  evidence_url: '/v1/sessions/sess-js-1/evidence',
 };
 
 let lv;
@@ -195,7 +197,7 @@ test('submit: a refusal carries the status and the server body; bad arguments ar
     return true;
   });
   await assert.rejects(lv.submit('http://127.0.0.1:9/unreachable'), (e) => e.code === 'submit_failed' && e.status === undefined);
-  await assert.rejects(lv.submit(), code('invalid_argument')); // no URL: the session has no evidence_url
+  await assert.rejects(lv.submit(), code('invalid_argument')); // a relative evidence_url and no page to resolve it against
   await assert.rejects(lv.submit(42), code('invalid_argument'));
   await assert.rejects(lv.submit(`${base}/x`, { ...session, session_id: 'other' }), code('invalid_argument'));
 });
