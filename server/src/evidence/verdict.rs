@@ -155,3 +155,126 @@ pub struct VerdictPayload {
     /// Lower-case hex SHA-256 of the signed manifest bytes (the JWS payload).
     pub manifest_sha256: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveproof::challenge::Failure;
+
+    fn rerun(failure: Option<ServerFailure>, clip: Option<ClipFinding>) -> Rerun {
+        Rerun {
+            frames: vec![],
+            pad_score: Some(0.9),
+            pad_threshold: 0.5,
+            clip,
+            failure,
+        }
+    }
+
+    fn clip(label: Label, failure: Option<Failure>, similarity: Option<f32>) -> ClipFinding {
+        ClipFinding {
+            label,
+            passed: vec![ChallengeAction::Blink],
+            confidence: 0.9,
+            pad_score: Some(0.9),
+            frames_analysed: 30,
+            failure,
+            similarity,
+        }
+    }
+
+    fn client(passed: Vec<ChallengeAction>) -> ClientResult {
+        ClientResult {
+            label: Label::Real,
+            passed,
+            confidence: 0.9,
+            pad_score: Some(0.9),
+            failure: None,
+        }
+    }
+
+    const ACCEPTED: ClaimCheck = ClaimCheck {
+        accepted: true,
+        reason: None,
+    };
+
+    #[test]
+    fn the_server_decides_frames_first_then_the_clip_or_the_checked_claim() {
+        use ChallengeAction::*;
+        let script = [Blink, Smile];
+        // An accepted, complete claim without a clip.
+        let d = decide(
+            &rerun(None, None),
+            &script,
+            &ACCEPTED,
+            &client(vec![Blink, Smile]),
+        );
+        assert_eq!((d.label, d.passed.len()), (Label::Real, 2));
+        assert!((d.confidence - 0.9).abs() < 1e-6);
+        // Accepted but incomplete: FAKE, half the confidence.
+        let d = decide(&rerun(None, None), &script, &ACCEPTED, &client(vec![Blink]));
+        assert_eq!(
+            d.failure,
+            Some(ServerFailure::ChallengesIncomplete {
+                passed: 1,
+                required: 2
+            })
+        );
+        assert!((d.confidence - 0.45).abs() < 1e-6);
+        // A rejected claim passes nothing.
+        let rejected = ClaimCheck {
+            accepted: false,
+            reason: Some("why".into()),
+        };
+        let d = decide(
+            &rerun(None, None),
+            &script,
+            &rejected,
+            &client(vec![Blink, Smile]),
+        );
+        assert!(d.passed.is_empty() && d.label == Label::Fake);
+        // With a clip the claim is ignored; the clip's own failure and identity count.
+        let script = [Blink];
+        let ok = clip(Label::Real, None, Some(0.8));
+        let d = decide(&rerun(None, Some(ok)), &script, &rejected, &client(vec![]));
+        assert_eq!((d.label, d.passed.clone()), (Label::Real, vec![Blink]));
+        let stranger = clip(Label::Real, None, Some(0.1));
+        let d = decide(
+            &rerun(None, Some(stranger)),
+            &script,
+            &ACCEPTED,
+            &client(vec![]),
+        );
+        assert_eq!(
+            d.failure,
+            Some(ServerFailure::ClipIdentity {
+                similarity: Some(0.1)
+            })
+        );
+        let timed_out = clip(
+            Label::Fake,
+            Some(Failure::ChallengeTimeout { action: Blink }),
+            Some(0.8),
+        );
+        let d = decide(
+            &rerun(None, Some(timed_out)),
+            &script,
+            &ACCEPTED,
+            &client(vec![]),
+        );
+        assert!(matches!(d.failure, Some(ServerFailure::Clip { .. })));
+        // A failed frame rule wins over everything.
+        let spoof = ServerFailure::Spoof {
+            score: 0.2,
+            threshold: 0.5,
+        };
+        let ok = clip(Label::Real, None, Some(0.8));
+        let d = decide(
+            &rerun(Some(spoof.clone()), Some(ok)),
+            &script,
+            &ACCEPTED,
+            &client(vec![]),
+        );
+        assert_eq!((d.label, d.failure), (Label::Fake, Some(spoof)));
+    }
+}

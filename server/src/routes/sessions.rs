@@ -269,7 +269,7 @@ async fn submit(
         return Err(AppError::coded(
             StatusCode::CONFLICT,
             "session_already_verified",
-            "evidence for this session was already accepted",
+            "evidence for this session was already submitted; start a new session",
         ));
     }
     let ctx = Context {
