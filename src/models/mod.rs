@@ -15,8 +15,10 @@ use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
 
+mod prelu;
+
 /// The manifest text, embedded at build time.
-pub const MANIFEST_TOML: &str = include_str!("../models/manifest.toml");
+pub const MANIFEST_TOML: &str = include_str!("../../models/manifest.toml");
 
 /// Environment variable naming a directory that holds the model files.
 pub const MODELS_ENV: &str = "LIVEPROOF_MODELS";
@@ -187,7 +189,14 @@ pub struct OnnxGraph {
 impl OnnxGraph {
     /// Parses ONNX bytes.
     pub fn parse(name: &'static str, bytes: &[u8]) -> Result<Self> {
-        let model = tract_onnx::onnx()
+        let mut onnx = tract_onnx::onnx();
+        onnx.op_register.insert("PRelu", |_, _| {
+            Ok((
+                tract_onnx::tract_hir::ops::expandable::expand(prelu::MaxMinPrelu),
+                vec![],
+            ))
+        });
+        let model = onnx
             .model_for_read(&mut std::io::Cursor::new(bytes))
             .map_err(|e| Error::ModelLoad {
                 file: name.into(),
