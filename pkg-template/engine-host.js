@@ -148,10 +148,12 @@ export class EngineHost {
       engine = this.#engine(files, args.engine);
     } catch (e) {
       const err = toLivenessError(e);
-      const cached = Object.entries(files).filter(([, f]) => f.source === 'cache');
+      // The core names the refused file; older builds did not, then every cached file is suspect.
+      const bad = /** @type {any} */ (e)?.cause?.file ?? /** @type {any} */ (e)?.file;
+      const cached = Object.entries(files).filter(([file, f]) => f.source === 'cache' && (!bad || file === bad));
       if (err.code !== 'model_checksum' || cached.length === 0) throw err;
       // A cached file went bad (storage corruption, or a file cached by another build):
-      // purge what came from the cache and fetch it again, once.
+      // purge it and fetch it again, once.
       for (const [file, f] of cached) {
         await cache?.delete(/** @type {string} */ (f.url));
         files[file] = await loadModel(file, args, null, true);
@@ -311,10 +313,7 @@ export class EngineHost {
   decodeImage(a) {
     this.#ready();
     if (!(a?.bytes instanceof Uint8Array)) throw invalidArgument('decodeImage', 'bytes must be a Uint8Array', a?.bytes);
-    const img = call(() => this.glue.decodeImage(a.bytes));
-    // The wasm serialiser hands the RGB bytes over as a plain array of numbers.
-    if (!(img.data instanceof Uint8Array)) img.data = Uint8Array.from(img.data);
-    return img;
+    return call(() => this.glue.decodeImage(a.bytes));
   }
 
   /** Frees the wasm objects. Idempotent. */

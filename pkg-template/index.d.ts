@@ -277,6 +277,30 @@ export interface LivenessOptions {
     /** Minimum cosine similarity to the passive-phase face (same person throughout), −1–1. Defaults to 0.4. */
     identity?: number;
   };
+  /**
+   * The quality gate behind `guidance` (the core's `QualityConfig`, snake_case, passed through);
+   * unset fields keep the core's defaults. A kiosk's walk-up distance is `min_face_size`.
+   */
+  quality?: {
+    /** Smallest face (longer box side over the frame's shorter side); below it: `too_far`. */
+    min_face_size?: number;
+    /** Largest face; above it: `too_close`. */
+    max_face_size?: number;
+    /** Largest face-centre offset from the frame centre, as a fraction of the frame; beyond it: `off_center`. */
+    max_center_offset?: number;
+    /** Mean face luma (0–100) below which: `too_dark`. */
+    min_brightness?: number;
+    /** Mean face luma above which: `too_bright`. */
+    max_brightness?: number;
+    /** Laplacian variance of the 96×96 face patch below which: `blurry`. */
+    min_sharpness?: number;
+    /** Largest |yaw|, |pitch| or |roll| in degrees for a frontal frame; beyond it: `face_turned`. */
+    max_angle?: number;
+    /** Fraction of the face box allowed outside the frame; beyond it: `face_cut_off`. */
+    max_cut_off?: number;
+    /** Minimum mesh face-presence probability; below it: `face_occluded`. */
+    min_presence?: number;
+  };
   /** Run the detector and anti-spoofing on every n-th frame (1–30); the mesh tracks the face in between. Defaults to 3. */
   detectEvery?: number;
   /** Frames are scaled down in the worker so their longer side is at most this (64–4096) before analysis. Defaults to 640. */
@@ -327,6 +351,8 @@ export interface EvidenceManifest {
   created_ms: number;
   versions: { sdk: string; core: string; models: Record<string, string> };
   script: ChallengeAction[];
+  /** Time allowed per challenge, ms (the session's `timeoutMs`). */
+  timeout_ms: number;
   challenges: Array<{ action: ChallengeAction; started_ms: number; ended_ms: number; status: 'passed' | 'failed' }>;
   result: { label: 'REAL' | 'FAKE'; passed: ChallengeAction[]; confidence: number; pad_score?: number; failure?: { reason: string; [k: string]: unknown } };
   items: EvidenceItemInfo[];

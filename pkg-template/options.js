@@ -39,11 +39,16 @@ export const DEFAULTS = Object.freeze({
 export const ACTION_THRESHOLD_KEYS = Object.freeze([
   'yaw_deg', 'pitch_deg', 'hold_ms', 'closed_ratio', 'closed_ear_max', 'open_ratio', 'smile_happy', 'smile_width_gain',
 ]);
+/** The core's `QualityConfig` fields (the quality gate and its guidance; passed through unchanged). */
+export const QUALITY_KEYS = Object.freeze([
+  'min_face_size', 'max_face_size', 'max_center_offset', 'min_brightness', 'max_brightness', 'min_sharpness',
+  'max_angle', 'max_cut_off', 'min_presence',
+]);
 /** The core's `EvidenceConfig` fields (passed through unchanged). */
 export const EVIDENCE_KEYS = Object.freeze(['max_frames', 'min_interval_ms', 'jpeg_quality', 'max_records']);
 
 const TOP_KEYS = [
-  'challenges', 'accessibility', 'camera', 'thresholds', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'evidence',
+  'challenges', 'accessibility', 'camera', 'thresholds', 'quality', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'evidence',
   'wasm', 'baseUrl', 'models', 'cacheModels', 'session', 'transport',
 ];
 
@@ -346,9 +351,19 @@ export function normalizeOptions(input, defaultBaseUrl) {
     throw invalidOption('challenges.timeoutMs', `must be at most ${CORE_MAX_TIMEOUT_MS / 2} with accessibility.longerTimeouts (it is doubled)`, ch.timeoutMs);
   }
 
+  /** @type {Record<string, number>} */
+  const quality = {};
+  if (has('quality')) {
+    const q = object(o.quality, 'quality', QUALITY_KEYS);
+    for (const k of QUALITY_KEYS) {
+      if (q[k] !== undefined) quality[k] = num(q[k], `quality.${k}`, { min: 0 });
+    }
+  }
+
   /** @type {Record<string, unknown>} */
   const engine = { age_gender: false };
   if (pad !== null) engine.pad_threshold = pad;
+  if (Object.keys(quality).length) engine.quality = quality;
 
   return {
     transport: /** @type {'worker'|'inline'} */ (transport),

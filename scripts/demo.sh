@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The main job: the liveness CLI on real samples, then the verification server on
-# http://127.0.0.1:8080 with the bundled models (Ctrl-C stops it). The browser demo page joins
-# with the SDK.
+# The main job: the browser SDK built into pkg/, the liveness CLI on real samples, then the
+# verification server on http://127.0.0.1:8080 with the bundled models, serving the demo page
+# (/), the kiosk page (/kiosk.html) and the benchmark page (/bench.html) next to the APIs
+# (Ctrl-C stops it). A cold first run compiles tract three times (native, wasm simd, wasm
+# scalar): about 30 minutes on 2 cores; later runs start in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 media=${LIVEPROOF_MEDIA:-../shared/media}
 scripts/setup-models.sh >/dev/null
+echo "== building the browser SDK (pkg/)"
+scripts/build-pkg.sh
+echo "== building the CLI and the server"
 cargo build --release --locked --workspace --bins
 lp=target/release/liveproof
 echo "== liveproof check --image $media/live/fr_obama.jpg"
@@ -23,7 +28,13 @@ payload=$(printf '{"sub":"demo","exp":%d}' $(( $(date +%s) + 86400 )) | b64url)
 sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
 cat <<MSG
 
-== liveproof-server on http://127.0.0.1:8080 (OpenAPI at /openapi.json, Ctrl-C to stop). Try:
+== liveproof-server on http://127.0.0.1:8080 (Ctrl-C to stop)
+   demo page:  http://127.0.0.1:8080/          (camera → liveness in the browser → signed evidence → signed verdict)
+   kiosk:      http://127.0.0.1:8080/kiosk.html (admin token for device registration: the JWT below)
+   benchmark:  http://127.0.0.1:8080/bench.html
+   OpenAPI:    http://127.0.0.1:8080/openapi.json
+Demo JWT: $header.$payload.$sig
+Try:
 curl -s -H "Authorization: Bearer $header.$payload.$sig" -F image=@$media/live/fr_obama.jpg http://127.0.0.1:8080/v2/liveness
 base64 -w0 $media/live/fr_obama.jpg | sed 's/^/{"image":"/; s/\$/"}/' | curl -s -H "AppId: demo-app" -H "Authorization: secret" \\
      -H "Content-Type: application/json" --data-binary @- http://127.0.0.1:8080/api/v1/ml/liveness/

@@ -32,7 +32,7 @@ pub struct Detection {
 
 /// Detector settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectorConfig {
     /// Longer side of the network input, in pixels (multiple of 32).
     pub long_side: u32,

@@ -22,7 +22,7 @@ pub const MAX_DETECT_EVERY: u32 = 30;
 
 /// How a live check samples frames.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LiveConfig {
     /// Run the detector, anti-spoofing and the embedding on every n-th frame (1 = every
     /// frame); the mesh tracks the face in between.
@@ -151,6 +151,7 @@ impl LiveCheck {
             created_ms,
             Versions::current(sdk_version),
             outcome,
+            self.session.config().timeout_ms,
         )
     }
 }

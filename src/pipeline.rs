@@ -20,7 +20,7 @@ use crate::quality::{self, Guidance, Quality, QualityConfig};
 
 /// Engine settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     pub detector: DetectorConfig,
     pub quality: QualityConfig,

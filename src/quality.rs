@@ -55,7 +55,7 @@ impl Guidance {
 
 /// Thresholds for guidance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct QualityConfig {
     /// Face size (longer box side over the frame's shorter side) below which the user is too far.
     pub min_face_size: f32,

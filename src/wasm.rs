@@ -28,7 +28,24 @@ fn error(code: &str, message: &str) -> JsValue {
 }
 
 fn core_error(e: crate::Error) -> JsValue {
-    error(e.code(), &e.to_string())
+    let js = error(e.code(), &e.to_string());
+    // Model errors name the file, so a caller can purge exactly that cached file.
+    let fields: &[(&str, &str)] = match &e {
+        crate::Error::ModelMissing { file, .. } | crate::Error::ModelLoad { file, .. } => {
+            &[("file", file)]
+        }
+        crate::Error::ModelChecksum {
+            file,
+            expected,
+            actual,
+            ..
+        } => &[("file", file), ("expected", expected), ("actual", actual)],
+        _ => &[],
+    };
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&js, &(*k).into(), &(*v).into());
+    }
+    js
 }
 
 fn invalid(message: &str) -> JsValue {
@@ -111,24 +128,38 @@ pub fn required_models(config: JsValue) -> Result<JsValue, JsValue> {
     to_js(&entries)
 }
 
-#[derive(Serialize)]
-struct DecodedImage {
-    width: u32,
-    height: u32,
-    /// RGB bytes.
-    #[serde(with = "serde_bytes")]
-    data: Vec<u8>,
-}
-
 /// Decodes a JPEG/PNG/WebP still (EXIF orientation applied, size limits enforced) into
 /// `{width, height, data: Uint8Array (RGB)}`.
 #[wasm_bindgen(js_name = decodeImage)]
 pub fn decode_image(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let f = crate::decode_image(bytes, &ImageLimits::default()).map_err(core_error)?;
-    to_js(&DecodedImage {
-        width: f.width(),
-        height: f.height(),
-        data: f.into_rgb(),
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(&out, &"width".into(), &f.width().into())?;
+    js_sys::Reflect::set(&out, &"height".into(), &f.height().into())?;
+    let data = js_sys::Uint8Array::from(f.into_rgb().as_slice());
+    js_sys::Reflect::set(&out, &"data".into(), &data)?;
+    Ok(out.into())
+}
+
+/// The core's defaults and limits for session options, so the wrapper never copies them:
+/// `{challenge: ChallengeConfig, evidence: EvidenceConfig, engine: EngineConfig,
+/// max_timeout_ms, max_detect_every}`.
+#[wasm_bindgen(js_name = sessionDefaults)]
+pub fn session_defaults() -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Defaults {
+        challenge: ChallengeConfig,
+        evidence: crate::evidence::EvidenceConfig,
+        engine: EngineConfig,
+        max_timeout_ms: f64,
+        max_detect_every: u32,
+    }
+    to_js(&Defaults {
+        challenge: ChallengeConfig::default(),
+        evidence: crate::evidence::EvidenceConfig::default(),
+        engine: EngineConfig::default(),
+        max_timeout_ms: crate::challenge::MAX_TIMEOUT_MS,
+        max_detect_every: crate::live::MAX_DETECT_EVERY,
     })
 }
 

@@ -38,8 +38,10 @@ async function serverReachable() {
   }
 }
 
-async function createServerSession(count, noSmile, script) {
+async function createServerSession(count, noSmile, script, longer) {
   const body = { count };
+  // Longer time windows are the server's to grant: it re-checks with its own timeout.
+  if (longer) body.timeout_ms = 16000;
   if (noSmile) body.challenges = ALL.filter((a) => a !== 'SMILE');
   // An exact script: a pool of those actions, drawn in full (the order is the server's).
   if (script) Object.assign(body, { challenges: script, count: script.length });
@@ -155,8 +157,9 @@ async function start(ev) {
   let session = null;
   try {
     if ($('server').checked && (await serverReachable())) {
-      session = await createServerSession(count, noSmile, script);
+      session = await createServerSession(count, noSmile, script, options.accessibility.longerTimeouts);
       options.session = session;
+      options.accessibility.longerTimeouts = false;
       log(`server session ${session.session_id}: ${session.challenges.join(', ')}`);
     } else {
       options.challenges = script ? { script } : { count };

@@ -15,6 +15,8 @@
 //! | `LIVEPROOF_POOL_SIZE` | pipeline worker permits (default: number of cores) |
 //! | `LIVEPROOF_REDIS_URL` | shared Redis store for several replicas (overrides `redis_url`) |
 //! | `LIVEPROOF_SIGNING_KEY` | verdict key file (overrides `[signing] key_path`) |
+//! | `LIVEPROOF_WWW_DIR` | serve this directory (the demo and kiosk pages) at `/` |
+//! | `LIVEPROOF_PKG_DIR` | serve this directory (the built SDK package) at `/pkg/` |
 //! | `LIVEPROOF_MODELS` | model directory (read by the core) |
 //!
 //! See `server/config.example.toml` for the file.
@@ -62,6 +64,10 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub signing: SigningConfig,
     pub kiosk: KioskConfig,
+    /// Static files: the demo/kiosk pages and the SDK package, from the same origin as the
+    /// API (so pages need no CORS and a kiosk's service worker can cache them).
+    #[serde(rename = "static")]
+    pub static_files: StaticConfig,
     /// Keys for `/api/v1/ml/liveness/` (AppId + Authorization) and
     /// `/v0.2/liveness-verification` (app-id + app-key).
     #[serde(rename = "api_key")]
@@ -82,6 +88,7 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             signing: SigningConfig::default(),
             kiosk: KioskConfig::default(),
+            static_files: StaticConfig::default(),
             api_keys: Vec::new(),
         }
     }
@@ -256,6 +263,16 @@ impl Default for KioskConfig {
     }
 }
 
+/// Static directories served next to the API (none by default).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaticConfig {
+    /// Served at `/` (with `index.html` for directories): `www/` for the demo page.
+    pub www_dir: Option<String>,
+    /// Served at `/pkg/`: the SDK package that `scripts/build-pkg.sh` builds into `pkg/`.
+    pub pkg_dir: Option<String>,
+}
+
 /// One API key. Give `key_sha256` (hex of SHA-256 of the key) in files you keep; `key`
 /// (plain text) is accepted for local runs and hashed at load. The plain key is never stored.
 #[derive(Debug, Clone, Deserialize)]
@@ -324,6 +341,12 @@ impl Config {
         }
         if let Some(path) = var("LIVEPROOF_SIGNING_KEY") {
             config.signing.key_path = Some(path);
+        }
+        if let Some(dir) = var("LIVEPROOF_WWW_DIR") {
+            config.static_files.www_dir = Some(dir);
+        }
+        if let Some(dir) = var("LIVEPROOF_PKG_DIR") {
+            config.static_files.pkg_dir = Some(dir);
         }
         if let Some(size) = var("LIVEPROOF_POOL_SIZE") {
             config.pool.size = size

@@ -98,8 +98,7 @@ pub fn app(state: AppState) -> Router {
     if !state.config.route_prefix.is_empty() {
         router = router.nest(&state.config.route_prefix, seed());
     }
-    router
-        .fallback(|| async { error::AppError::NotFound })
+    routes::static_files::mount(router, &state.config.static_files)
         // Router::layer wraps every route and the fallback, so 404s get the headers too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

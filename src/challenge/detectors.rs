@@ -66,7 +66,7 @@ impl Baseline {
 
 /// Decision thresholds (defaults measured on the clips in ../shared/media; see README).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ActionThresholds {
     /// Head turn, degrees of yaw away from the baseline.
     pub yaw_deg: f32,

@@ -9,5 +9,5 @@ pub use action::{ChallengeAction, ParseActionError};
 pub use detectors::{ActionDetector, ActionThresholds, Baseline, Sample};
 pub use session::{
     robust_mean, seed_from_nonce, ChallengeConfig, ChallengeSession, ChallengeTiming, Failure,
-    SessionOutcome,
+    SessionOutcome, MAX_TIMEOUT_MS,
 };

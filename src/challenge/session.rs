@@ -19,9 +19,12 @@ use crate::events::{ChallengeStatus, Event, Label, Phase};
 use crate::pipeline::{FrameRecord, Stages, DEFAULT_PAD_THRESHOLD};
 use crate::quality::Guidance;
 
+/// Longest time allowed per challenge.
+pub const MAX_TIMEOUT_MS: f64 = 120_000.0;
+
 /// Session settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChallengeConfig {
     /// Actions the script is drawn from.
     pub actions: Vec<ChallengeAction>,
@@ -72,7 +75,7 @@ impl ChallengeConfig {
         if self.count == 0 || self.count > 10 {
             return bad("challenge count must be 1..=10");
         }
-        if !(self.timeout_ms > 0.0 && self.timeout_ms <= 120_000.0) {
+        if !(self.timeout_ms > 0.0 && self.timeout_ms <= MAX_TIMEOUT_MS) {
             return bad("timeout_ms must be in (0, 120000]");
         }
         if !(0.0..=1.0).contains(&self.pad_threshold) {

@@ -186,6 +186,8 @@ pub struct Manifest {
     pub created_ms: f64,
     pub versions: Versions,
     pub script: Vec<ChallengeAction>,
+    /// Time the client allowed per challenge (its `ChallengeConfig::timeout_ms`).
+    pub timeout_ms: f64,
     pub challenges: Vec<ChallengeTiming>,
     pub result: ClientResult,
     pub items: Vec<Item>,
@@ -221,6 +223,12 @@ impl Manifest {
             return bad(format!(
                 "version {} (this server reads {FORMAT_VERSION})",
                 self.v
+            ));
+        }
+        if !(self.timeout_ms > 0.0 && self.timeout_ms <= crate::challenge::MAX_TIMEOUT_MS) {
+            return bad(format!(
+                "timeout_ms must be in (0, {}]",
+                crate::challenge::MAX_TIMEOUT_MS
             ));
         }
         for (what, s) in [("session_id", &self.session_id), ("nonce", &self.nonce)] {
@@ -365,6 +373,7 @@ mod tests {
             created_ms: 1.0,
             versions: Versions::current("test"),
             script: vec![ChallengeAction::Blink],
+            timeout_ms: 8000.0,
             challenges: vec![],
             result: ClientResult {
                 label: Label::Real,

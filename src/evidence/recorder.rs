@@ -12,7 +12,7 @@ use crate::pipeline::{FrameRecord, FrameSummary};
 
 /// What to keep.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvidenceConfig {
     /// Most frames kept; when exceeded, every other kept frame is dropped and the spacing
     /// doubles, so the kept frames always span the whole session.
@@ -126,6 +126,7 @@ impl EvidenceRecorder {
         created_ms: f64,
         versions: Versions,
         outcome: &SessionOutcome,
+        timeout_ms: f64,
     ) -> Result<Bundle> {
         let mut items = Vec::new();
         let mut data = Vec::new();
@@ -157,6 +158,7 @@ impl EvidenceRecorder {
             created_ms,
             versions,
             script: outcome.script.clone(),
+            timeout_ms,
             challenges: outcome.challenges.clone(),
             result: ClientResult::from(outcome),
             items,

@@ -67,32 +67,6 @@ test("a clip without a face gives no_face guidance and no pass", async () => {
   assert.ok(!seen.events.some((e) => e.type === "frame_result"), "no face, no anti-spoofing score");
 });
 
-test("the <liveproof-check> web component runs a check with five lines of HTML", async () => {
-  const browser = await launch(clip("live_blink_moun"));
-  try {
-    const page = await newPage(browser);
-    const html = `<!doctype html><meta charset="utf-8">
-<script type="module" src="/pkg/element.js"></script>
-<liveproof-check challenges="BLINK" count="1" lang="de" autostart></liveproof-check>
-<script>document.querySelector('liveproof-check').addEventListener('final_result', (e) => (window.final = e.detail));</script>`;
-    await page.route(`${server.url}/element-test.html`, (route) => route.fulfill({ body: html, contentType: "text/html" }));
-    await page.goto(`${server.url}/element-test.html`);
-    await page.waitForFunction(() => window.final, null, { timeout: 120_000, polling: 250 });
-    const final = await page.evaluate(() => window.final);
-    await screenshot(page, "element-live-blink");
-    assert.equal(final.label, "REAL", JSON.stringify(final));
-    // German strings and an aria-live region inside the component.
-    const live = await page.evaluate(() => {
-      const root = document.querySelector("liveproof-check").shadowRoot;
-      const region = root.querySelector("[aria-live]");
-      return { polite: region?.getAttribute("aria-live"), text: root.textContent };
-    });
-    assert.equal(live.polite, "polite");
-  } finally {
-    await browser.close();
-  }
-});
-
 test("the kiosk page works with the network off after the first load", async () => {
   const browser = await launch(clip("live_blink_moun"));
   try {

@@ -68,3 +68,16 @@ test('the packed tarball installs and works by package name (exports map, inline
   const res = JSON.parse(execFileSync(process.execPath, ['--no-warnings', 'app.js'], { cwd: dir, encoding: 'utf8' }).trim());
   assert.deepEqual(res, { script: ['LOOK UP'], version: '0.1.0', pkg: '0.1.0', guidance: ['no_face'], kiosk: 'functionfunctionfunction', err: 'closed', wasm: 'simd' });
 });
+
+test('the wrapper\'s copies of the core\'s limits match the wasm build\'s', async () => {
+  const { CORE_DEFAULT_TIMEOUT_MS, CORE_MAX_TIMEOUT_MS, MAX_DETECT_EVERY, QUALITY_KEYS, ACTION_THRESHOLD_KEYS, EVIDENCE_KEYS } = await pkg('options.js');
+  const glue = await pkg('wasm/liveproof_simd.js');
+  glue.initSync({ module: readFileSync(join(PKG, 'wasm', 'liveproof_simd_bg.wasm')) });
+  const d = glue.sessionDefaults();
+  assert.equal(CORE_DEFAULT_TIMEOUT_MS, d.challenge.timeout_ms);
+  assert.equal(CORE_MAX_TIMEOUT_MS, d.max_timeout_ms);
+  assert.equal(MAX_DETECT_EVERY, d.max_detect_every);
+  assert.deepEqual([...QUALITY_KEYS].sort(), Object.keys(d.engine.quality).sort());
+  assert.deepEqual([...ACTION_THRESHOLD_KEYS].sort(), Object.keys(d.challenge.thresholds).sort());
+  assert.deepEqual([...EVIDENCE_KEYS].sort(), Object.keys(d.evidence).sort());
+});

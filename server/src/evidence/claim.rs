@@ -233,6 +233,7 @@ mod tests {
             created_ms: 0.0,
             versions: Versions::current("test"),
             script: vec![ChallengeAction::Blink, ChallengeAction::Smile],
+            timeout_ms: 8000.0,
             challenges: timings,
             result: ClientResult {
                 label: Label::Real,

@@ -21,7 +21,6 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use liveproof::challenge::ChallengeConfig;
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
 use serde_json::Value;
 
@@ -100,7 +99,8 @@ async fn submit(
         device_id: Some(device.id.clone()),
         session_id: None,
         script: m.script.clone(),
-        timeout_ms: ChallengeConfig::default().timeout_ms,
+        // The kiosk's own window, signed in the manifest (validated to (0, 120000] ms).
+        timeout_ms: m.timeout_ms,
         nonce_scope: format!("device:{}", device.id),
         nonce_keep_ms: (kiosk.max_age_s + kiosk.max_future_s) * 1000,
         principal: format!("device:{}", device.id),

@@ -8,6 +8,7 @@ pub mod liveness;
 pub mod ops;
 pub mod selfie;
 pub mod sessions;
+pub mod static_files;
 pub mod verification;
 pub mod ws;
 

@@ -90,3 +90,69 @@ async fn openapi_documents_every_route() {
         );
     }
 }
+
+#[tokio::test]
+async fn static_directories_serve_the_pages_and_the_package_and_nothing_else() {
+    let pkg = tempfile_dir();
+    std::fs::write(pkg.join("liveproof_simd_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(pkg.join("index.js"), b"export const x = 1;\n").unwrap();
+    let mut c = config();
+    c.static_files.www_dir = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../www").into());
+    c.static_files.pkg_dir = Some(pkg.display().to_string());
+    let router = router_with(c).await;
+
+    let r = send(&router, get("/")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.json.as_str().unwrap_or_default().contains("liveproof"));
+    assert!(
+        r.headers.get("x-request-id").is_some(),
+        "static files get the headers too"
+    );
+    let r = send(&router, get("/pkg/liveproof_simd_bg.wasm")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/wasm");
+    let r = send(&router, get("/pkg/index.js")).await;
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    for bad in [
+        "/pkg/../Cargo.toml",
+        "/pkg/%2e%2e/Cargo.toml",
+        "/../Cargo.toml",
+        "/nope.html",
+    ] {
+        let r = send(&router, get(bad)).await;
+        assert!(
+            r.status == StatusCode::NOT_FOUND || r.status == StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            r.status
+        );
+    }
+    // The API is unchanged next to the files.
+    assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
+    let _ = std::fs::remove_dir_all(pkg);
+}
+
+#[tokio::test]
+async fn without_static_directories_the_root_is_a_404() {
+    let router = router().await;
+    let r = send(&router, get("/")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_envelope(&r);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("liveproof-static-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn uuid_like() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id())
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+}

@@ -1,0 +1,124 @@
+// The trust model end to end in real Chromium: the demo and kiosk pages served by
+// liveproof-server itself, a fake camera playing a real clip, the SDK signing its evidence,
+// and the server's own re-run answering with a verdict signed by the key it publishes.
+//   node --test tests/browser/   (after cargo test built target/debug/liveproof-server and
+//                                 scripts/build-pkg.sh built pkg/)
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHmac, createPublicKey, verify } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { clip, launch, newPage, repo, screenshot } from "./harness.mjs";
+
+const BIN = process.env.LIVEPROOF_SERVER_BIN ?? resolve(repo, "target/debug/liveproof-server");
+const SECRET = "browser-test-secret-browser-test-secret-01";
+let proc;
+let base;
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function jwt(claims) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const head = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${head}.${createHmac("sha256", SECRET).update(head).digest("base64url")}`;
+}
+
+/** Verifies a compact EdDSA JWS against the server's JWKS; returns its payload. */
+async function verifyVerdict(token) {
+  const [h, p, s] = token.split(".");
+  const header = JSON.parse(Buffer.from(h, "base64url"));
+  const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `kid ${header.kid} is published`);
+  const ok = verify(null, Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: "jwk" }), Buffer.from(s, "base64url"));
+  assert.ok(ok, "the verdict's signature verifies with the published key");
+  return JSON.parse(Buffer.from(p, "base64url"));
+}
+
+before(async () => {
+  assert.ok(existsSync(BIN), `${BIN} missing: run cargo test (or cargo build -p liveproof-server)`);
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "liveproof-browser-server-"));
+  const config = readFileSync(resolve(repo, "server/config.example.toml"), "utf8")
+    .replace(/^addr = .*$/m, `addr = "127.0.0.1:${port}"`)
+    .replace(/^database = .*$/m, 'database = ":memory:"')
+    .replace(/^secret = .*$/m, `secret = "${SECRET}"`);
+  writeFileSync(join(dir, "config.toml"), config);
+  proc = spawn(BIN, [], {
+    cwd: repo,
+    env: { ...process.env, LIVEPROOF_CONFIG: join(dir, "config.toml"), LIVEPROOF_MODELS: resolve(repo, "models") },
+    stdio: "ignore",
+  });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 480; i++) {
+    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("liveproof-server did not become ready");
+});
+after(() => proc?.kill());
+
+test("demo page: a server session, signed evidence, and a REAL verdict signed by the server", async () => {
+  const browser = await launch(clip("live_blink_moun"));
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${base}/?challenges=BLINK&server=1&autostart=1`);
+    await page.waitForFunction(() => window.demo?.server || window.demo?.error, null, { timeout: 180_000, polling: 250 });
+    const seen = await page.evaluate(() => ({ final: window.demo.final, server: window.demo.server, error: window.demo.error }));
+    await screenshot(page, "demo-server-verdict");
+    assert.equal(seen.error, null);
+    assert.equal(seen.final.label, "REAL", JSON.stringify(seen.final));
+    assert.ok(seen.server.verdict, JSON.stringify(seen.server));
+    const payload = await verifyVerdict(seen.server.verdict);
+    assert.deepEqual(payload, seen.server.result);
+    assert.equal(payload.label, "REAL", JSON.stringify(payload));
+    // The page verified it too, with WebCrypto.
+    assert.match(await page.textContent("#server-verdict"), /signature verified/);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("kiosk page: offline result signed with the device key, queued, delivered when back online", async () => {
+  const browser = await launch(clip("live_blink_moun"));
+  try {
+    const context = await browser.newContext();
+    const page = await newPage(browser, context);
+    await page.goto(`${base}/kiosk.html`);
+    await page.waitForFunction(() => window.kiosk?.ready, null, { timeout: 180_000, polling: 250 });
+    // Register the kiosk with an admin token, as an operator would in the settings.
+    await page.fill("#admin-token", jwt({ sub: "operator", exp: Math.floor(Date.now() / 1000) + 600 }));
+    await page.click("#register", { force: true });
+    await page.waitForFunction(() => window.kiosk.key.deviceId, null, { timeout: 30_000 });
+    await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated", null, { timeout: 60_000 });
+
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => window.kiosk?.ready && window.kiosk.results.length > 0, null, { timeout: 180_000, polling: 250 });
+    const offline = await page.evaluate(async () => ({ online: navigator.onLine, queued: await window.kiosk.queue.size(), result: window.kiosk.results[0] }));
+    await screenshot(page, "kiosk-offline-queued");
+    assert.equal(offline.online, false);
+    assert.ok(offline.queued >= 1, `queued ${offline.queued}`);
+
+    const sent = page.evaluate(
+      () => new Promise((done) => window.kiosk.queue.addEventListener("sent", (e) => done(e.detail.response), { once: true })),
+    );
+    await context.setOffline(false);
+    await page.evaluate(() => window.dispatchEvent(new Event("online")));
+    const response = await sent;
+    const payload = await verifyVerdict(response.verdict);
+    assert.equal(payload.label, offline.result.label, `server ${JSON.stringify(payload)}`);
+    await screenshot(page, "kiosk-delivered");
+  } finally {
+    await browser.close();
+  }
+});
