@@ -28,7 +28,7 @@ scripts/build-pkg.sh
 step "npm ci"
 npm ci --no-audit --no-fund
 step "JS unit tests, parity, types"
-LIVEPROOF_ALL_FLAVOURS=1 node --test tests/js/ tests/parity/
+LIVEPROOF_ALL_FLAVOURS=1 LIVEPROOF_SERVER_BIN=target/debug/liveproof-server node --test tests/js/ tests/parity/
 npx tsc -p tests/js/tsconfig.json
 step "browser tests (headless Chromium, fake camera)"
 node --test --test-concurrency=1 tests/browser/

@@ -52,6 +52,7 @@ export async function newPage(browser, context) {
   const ctx = context ?? (await browser.newContext());
   const page = await ctx.newPage();
   page.on("pageerror", (e) => console.log(`# [pageerror] ${e.message}`));
+  page.on("response", (r) => r.status() >= 400 && console.log(`# [http ${r.status()}] ${r.url()}`));
   page.on("console", (m) => ["error", "warning"].includes(m.type()) && console.log(`# [console.${m.type()}] ${m.text()}`));
   return page;
 }

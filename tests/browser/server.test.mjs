@@ -96,8 +96,9 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
     await page.goto(`${base}/kiosk.html`);
     await page.waitForFunction(() => window.kiosk?.ready, null, { timeout: 180_000, polling: 250 });
     // Register the kiosk with an admin token, as an operator would in the settings.
+    await page.click("summary");
     await page.fill("#admin-token", jwt({ sub: "operator", exp: Math.floor(Date.now() / 1000) + 600 }));
-    await page.click("#register", { force: true });
+    await page.click("#register");
     await page.waitForFunction(() => window.kiosk.key.deviceId, null, { timeout: 30_000 });
     await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated", null, { timeout: 60_000 });
 
