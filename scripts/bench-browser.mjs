@@ -92,19 +92,20 @@ try {
         `| ${ms(x.live.median)} (${ms(x.live.p90)}), ${x.live.fps.toFixed(1)} |`,
     );
   }
-  if (r.ort) {
-    console.log(`\nonnxruntime-web ${r.ort.version ?? ""} (wasm, 1 thread), model run only, median:`);
-    for (const k of ["detector", "landmarks", "pad_v2", "pad_v1se"]) {
-      console.log(`  ${k.padEnd(10)} ${r.ort[k].shape.join("x").padEnd(12)} ${ms(r.ort[k].median)}`);
-    }
-    console.log(`  four models of one frame: ${ms(r.ort.frame_models_ms)}`);
-    if (r.simd) {
-      const sum = r.simd.whole_frame;
-      console.log(`ratios (tract simd stage incl. pre/post-processing / onnxruntime-web model):`);
-      console.log(`  detect ${(sum.detect_ms / r.ort.detector.median).toFixed(2)}, mesh ${(sum.landmarks_ms / r.ort.landmarks.median).toFixed(2)}, PAD pair ${(sum.pad_ms / (r.ort.pad_v2.median + r.ort.pad_v1se.median)).toFixed(2)}`);
-      console.log(`  whole frame ${(sum.wall.median / r.ort.frame_models_ms).toFixed(2)}; live session per frame ${(r.simd.live.mean / r.ort.frame_models_ms).toFixed(2)}`);
-      if (r.scalar) console.log(`  scalar / simd whole frame ${(r.scalar.whole_frame.wall.median / sum.wall.median).toFixed(2)}`);
-    }
+  const peer = r.simd?.peer;
+  if (peer) {
+    console.log(`\nPaired with onnxruntime-web ${peer.version ?? ""} (wasm backend, 1 thread, same models, reference inputs), ${peer.reps} reps, medians:`);
+    console.log("| stage | tract simd (incl. pre/post-processing) | onnxruntime-web (model run) | ratio |");
+    console.log("|---|---|---|---|");
+    const o = peer.ort;
+    const pad = o.pad_v2.median + o.pad_v1se.median;
+    const line = (name, t, x) => console.log(`| ${name} | ${ms(t)} | ${ms(x)} | ${(t / x).toFixed(2)} |`);
+    line(`detector (${o.detector.shape.join("x")})`, peer.tract.detect_ms, o.detector.median);
+    line(`mesh (${o.landmarks.shape.join("x")})`, peer.tract.landmarks_ms, o.landmarks.median);
+    line("PAD pair (2 × 1x3x80x80)", peer.tract.pad_ms, pad);
+    line("whole frame", peer.tract.wall.median, o.frame_models_ms);
+    console.log(`median of per-rep ratios: ${peer.ratio_median_of_pairs.toFixed(2)}; live session per frame / onnxruntime-web frame: ${(r.simd.live.mean / o.frame_models_ms).toFixed(2)}`);
+    if (r.scalar) console.log(`scalar / simd whole frame: ${(r.scalar.whole_frame.wall.median / r.simd.whole_frame.wall.median).toFixed(2)}`);
   }
   const p = r.payload;
   console.log(`\npayload: js ${mb(p.js.raw)} (${mb(p.js.gzip)} gzip), ` +

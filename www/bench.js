@@ -47,7 +47,8 @@ async function fetchBytes(url) {
 async function benchFlavour(flavour, frames) {
   const out = { flavour };
   const t0 = performance.now();
-  const glue = await import(`/pkg/wasm/liveproof_${flavour}.js`);
+  // Each flavour gets its own copy of the glue module (the query makes it a separate module).
+  const glue = await import(`/pkg/wasm/liveproof_${flavour}.js?bench`);
   await glue.default({ module_or_path: `/pkg/wasm/liveproof_${flavour}_bg.wasm?${Date.now()}` });
   const t1 = performance.now();
   const config = { age_gender: false };
@@ -92,6 +93,7 @@ async function benchFlavour(flavour, frames) {
   const live = stats(per);
   out.live = { ...live, fps: 1000 / live.mean };
   session.free();
+  if (flavour === 'simd' && ORT) out.peer = await pairedOrt(engine, frames);
   engine.free();
   return out;
 }
@@ -106,7 +108,8 @@ function parseNpy(buf) {
   return { shape, data };
 }
 
-async function benchOrt() {
+/** Loads the peer: onnxruntime-web sessions of the same four models on their reference inputs. */
+async function loadOrt() {
   const ort = await import('/ort/ort.wasm.min.mjs');
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmPaths = '/ort/';
@@ -116,29 +119,67 @@ async function benchOrt() {
     ['pad_v2', 'minifasnet_v2_s2.7.onnx', 'minifasnet_v2_s2.7__sfas_image_T1_real.input.npy'],
     ['pad_v1se', 'minifasnet_v1se_s4.0.onnx', 'minifasnet_v1se_s4.0__sfas_image_T1_real.input.npy'],
   ];
-  const out = { version: ort.env.versions?.web ?? null };
+  const models = [];
   for (const [name, model, input] of cases) {
-    status(`onnxruntime-web: ${name}…`);
-    await pause();
     const t0 = performance.now();
     const session = await ort.InferenceSession.create(await fetchBytes(`/pkg/models/${model}`), {
       executionProviders: ['wasm'],
       graphOptimizationLevel: 'all',
     });
-    const load = performance.now() - t0;
+    const load_ms = performance.now() - t0;
     const { shape, data } = parseNpy(await fetchBytes(`/fixtures/${input}`));
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, shape) };
     await session.run(feeds); // warm-up
-    const times = [];
-    for (let i = 0; i < REPS; i++) {
-      const s = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - s);
-    }
-    out[name] = { load_ms: load, shape, ...stats(times) };
-    await session.release();
+    models.push({ name, session, feeds, shape, load_ms });
   }
-  out.frame_models_ms = ['detector', 'landmarks', 'pad_v2', 'pad_v1se'].reduce((a, k) => a + out[k].median, 0);
+  return { version: ort.env.versions?.web ?? null, models };
+}
+
+/**
+ * The peer comparison, paired: each repetition runs one whole tract frame and then the four
+ * onnxruntime-web models, so both see the same machine state (this VM is shared and noisy).
+ */
+async function pairedOrt(engine, frames) {
+  const peer = await loadOrt();
+  const tract = { total_ms: [], detect_ms: [], landmarks_ms: [], pad_ms: [], wall: [] };
+  const ort = Object.fromEntries(peer.models.map((m) => [m.name, []]));
+  const ratios = [];
+  // Warm-up, discarded: V8 first runs wasm on its baseline compiler and tiers hot functions
+  // up to the optimising one as they run; both engines get the same chance.
+  const WARMUP = 8;
+  for (let i = -WARMUP; i < REPS; i++) {
+    if (i % 5 === 0) {
+      status(`tract vs onnxruntime-web: ${i}/${REPS}…`);
+      await pause();
+    }
+    const f = frames[(i + WARMUP) % frames.length];
+    const s = performance.now();
+    const r = engine.analyze(f.data, f.width, f.height, i, { pad: true });
+    const wall = performance.now() - s;
+    let sum = 0;
+    const times = [];
+    for (const m of peer.models) {
+      const t = performance.now();
+      await m.session.run(m.feeds);
+      times.push(performance.now() - t);
+      sum += times.at(-1);
+    }
+    if (i < 0) continue;
+    tract.wall.push(wall);
+    for (const k of ['total_ms', 'detect_ms', 'landmarks_ms', 'pad_ms']) tract[k].push(r.timings[k]);
+    peer.models.forEach((m, k) => ort[m.name].push(times[k]));
+    ratios.push(wall / sum);
+  }
+  for (const m of peer.models) await m.session.release();
+  const med = (xs) => stats(xs).median;
+  const out = {
+    version: peer.version,
+    reps: REPS,
+    tract: { wall: stats(tract.wall), detect_ms: med(tract.detect_ms), landmarks_ms: med(tract.landmarks_ms), pad_ms: med(tract.pad_ms) },
+    ort: Object.fromEntries(peer.models.map((m) => [m.name, { shape: m.shape, load_ms: m.load_ms, ...stats(ort[m.name]) }])),
+    ratio_median_of_pairs: med(ratios),
+  };
+  out.ort.frame_models_ms = ['detector', 'landmarks', 'pad_v2', 'pad_v1se'].reduce((a, k) => a + out.ort[k].median, 0);
   return out;
 }
 
@@ -158,13 +199,11 @@ async function main() {
     row(`${flavour}: whole frame (detect + mesh + PAD)`, `median ${r.whole_frame.wall.median.toFixed(1)} ms, p90 ${r.whole_frame.wall.p90.toFixed(1)} ms`);
     row(`${flavour}: live session (detector every 3rd frame)`, `median ${r.live.median.toFixed(1)} ms, p90 ${r.live.p90.toFixed(1)} ms, ${r.live.fps.toFixed(1)} frames/s`);
   }
-  if (ORT) {
-    result.ort = await benchOrt();
-    row('onnxruntime-web: the four models of a frame', `${result.ort.frame_models_ms.toFixed(1)} ms`);
-    if (result.simd) {
-      result.ratio_whole_frame_vs_ort = result.simd.whole_frame.wall.median / result.ort.frame_models_ms;
-      row('ratio: tract simd whole frame / onnxruntime-web models', result.ratio_whole_frame_vs_ort.toFixed(2));
-    }
+  const peer = result.simd?.peer;
+  if (peer) {
+    row('paired: tract simd whole frame', `median ${peer.tract.wall.median.toFixed(1)} ms`);
+    row('paired: onnxruntime-web, the four models of a frame', `${peer.ort.frame_models_ms.toFixed(1)} ms`);
+    row('ratio tract / onnxruntime-web (median of paired reps)', peer.ratio_median_of_pairs.toFixed(2));
   }
   status('Done.');
   window.benchResult = result;

@@ -15,6 +15,7 @@ use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
 
+mod maxpool;
 mod prelu;
 
 /// The manifest text, embedded at build time.
@@ -218,7 +219,13 @@ impl OnnxGraph {
         if !outputs.is_empty() {
             model.select_outputs_by_name(outputs).map_err(fail)?;
         }
-        model
+        let mut typed = model
+            .into_typed()
+            .map_err(fail)?
+            .into_decluttered()
+            .map_err(fail)?;
+        maxpool::replace_2x2_pools(&mut typed).map_err(fail)?;
+        typed
             .into_optimized()
             .map_err(fail)?
             .into_runnable()
