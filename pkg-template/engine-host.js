@@ -280,12 +280,13 @@ export class EngineHost {
 
   /**
    * The evidence bundle of the decided session.
-   * @param {{session_id: string, nonce: string, created_ms: number, sdk_version: string}} a
+   * @param {{session_id: string, nonce: string, created_ms: number, sdk_version: string, clip?: Uint8Array|null, clip_type?: string|null}} a
    */
   evidence(a) {
     const s = this.#session();
     if (!s.isDone()) throw new LivenessError('evidence_unavailable', 'evidence is only available once the session has decided (after final_result)');
-    return call(() => s.evidence(a.session_id, a.nonce, a.created_ms, a.sdk_version));
+    const clip = a.clip instanceof Uint8Array ? a.clip : undefined;
+    return call(() => s.evidence(a.session_id, a.nonce, a.created_ms, a.sdk_version, clip, clip ? String(a.clip_type) : undefined));
   }
 
   /**

@@ -305,6 +305,14 @@ export interface LivenessOptions {
   detectEvery?: number;
   /** Frames are scaled down in the worker so their longer side is at most this (64–4096) before analysis. Defaults to 640. */
   maxAnalysisSide?: number;
+  /**
+   * Record the session with `MediaRecorder` (WebM, ~1 Mbit/s) from `start()` to the decision
+   * and add the recording to the evidence as its `clip` item, so liveproof-server runs the
+   * challenges itself (`challenges_verified: true`). A video of the user then leaves the
+   * device: ask for consent. Ignored where `MediaRecorder` is missing; a session over 55 s is
+   * sent without its clip. Defaults to false.
+   */
+  recordClip?: boolean;
   /** Include the mesh landmarks in `frame` events (for overlays). Defaults to false. */
   landmarks?: boolean;
   /** Record evidence (sampled JPEG frames and per-frame records) for `evidence()` / `sign()` / `submit()`: `true`, `false` or the core's `EvidenceConfig`. Defaults to true. */

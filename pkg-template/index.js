@@ -20,6 +20,7 @@ import { workerTransport, inlineTransport } from './transport.js';
 import { openCamera, videoFor, playing, frameClock, cameraError } from './camera.js';
 import { checkSigningKey, signJws, evidenceForm, postForm } from './signing.js';
 import { randomId } from './encoding.js';
+import { ClipRecorder, canRecord } from './recorder.js';
 import { VERSION } from './version.js';
 
 export { LivenessError } from './errors.js';
@@ -70,6 +71,7 @@ export class Liveness extends EventTarget {
   #done = false;
   /** @type {any} */ #final = null;
   /** @type {Promise<any>|null} */ #evidence = null;
+  /** @type {ClipRecorder|null} */ #clip = null;
   // camera
   /** @type {HTMLVideoElement|null} */ #video = null;
   /** @type {MediaStream|null} */ #stream = null;
@@ -154,6 +156,8 @@ export class Liveness extends EventTarget {
     this.#done = false;
     this.#final = null;
     this.#evidence = null;
+    this.#clip?.discard();
+    this.#clip = null;
   }
 
   /** The challenge script of the current session, e.g. `['BLINK', 'LOOK LEFT']`. */
@@ -238,6 +242,10 @@ export class Liveness extends EventTarget {
       this.#interrupted();
       this.#video = video;
       this.#state = 'running';
+      if (this.#o.recordClip && this.#o.evidence && !this.#clip && canRecord()) {
+        const recorded = stream ?? /** @type {any} */ (video).captureStream?.();
+        if (recorded) this.#clip = new ClipRecorder(recorded);
+      }
       const v = video;
       this.#stopClock = frameClock(video, (now) => this.#onVideoFrame(v, now));
     } catch (e) {
@@ -305,6 +313,7 @@ export class Liveness extends EventTarget {
       if (ev.type === 'final_result') {
         this.#done = true;
         this.#final = ev;
+        this.#clip?.finish();
       }
       this.#emit(ev.type, ev);
     }
@@ -364,7 +373,11 @@ export class Liveness extends EventTarget {
     this.#stopClock?.();
     this.#stopClock = null;
     if (this.#ownStream && this.#stream) {
-      for (const track of this.#stream.getTracks?.() ?? []) track.stop();
+      const tracks = this.#stream.getTracks?.() ?? [];
+      const stopTracks = () => { for (const track of tracks) track.stop(); };
+      // A decided session's recording still takes its tail (recorder.js TAIL_MS).
+      if (this.#clip && this.#done) this.#clip.finish().finally(stopTracks);
+      else stopTracks();
     }
     if (this.#ownVideo && this.#video) {
       this.#video.pause();
@@ -439,12 +452,15 @@ export class Liveness extends EventTarget {
     if (!this.#o.evidence) throw new LivenessError('evidence_unavailable', 'this instance was created with `evidence: false`');
     if (!this.#done) throw new LivenessError('evidence_unavailable', 'evidence is only available once the session has decided (after final_result)');
     if (!this.#evidence) {
+      const clip = await this.#clip?.finish() ?? null;
       const p = this.#t.request('evidence', {
         session_id: this.#sessionId,
         nonce: this.#nonce,
         created_ms: Date.now(),
         sdk_version: VERSION,
-      });
+        clip: clip?.data ?? null,
+        clip_type: clip?.type ?? null,
+      }, clip ? [clip.data.buffer] : []);
       this.#evidence = p;
       p.catch(() => { if (this.#evidence === p) this.#evidence = null; });
     }

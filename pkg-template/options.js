@@ -28,6 +28,7 @@ export const DEFAULTS = Object.freeze({
   detectEvery: 3,
   maxAnalysisSide: 640,
   landmarks: false,
+  recordClip: false,
   evidence: true,
   wasm: 'auto',
   cacheModels: true,
@@ -48,7 +49,7 @@ export const QUALITY_KEYS = Object.freeze([
 export const EVIDENCE_KEYS = Object.freeze(['max_frames', 'min_interval_ms', 'jpeg_quality', 'max_records']);
 
 const TOP_KEYS = [
-  'challenges', 'accessibility', 'camera', 'thresholds', 'quality', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'evidence',
+  'challenges', 'accessibility', 'camera', 'thresholds', 'quality', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'recordClip', 'evidence',
   'wasm', 'baseUrl', 'models', 'cacheModels', 'session', 'transport',
 ];
 
@@ -146,6 +147,7 @@ function url(v, path) {
  * @property {number} detectEvery
  * @property {number} maxAnalysisSide
  * @property {boolean} landmarks
+ * @property {boolean} recordClip
  * @property {Record<string, number>|null} evidence
  * @property {Record<string, unknown>} engine partial EngineConfig
  * @property {Challenges} challenges
@@ -290,6 +292,7 @@ export function normalizeOptions(input, defaultBaseUrl) {
   const detectEvery = has('detectEvery') ? num(o.detectEvery, 'detectEvery', { min: 1, max: MAX_DETECT_EVERY, int: true }) : DEFAULTS.detectEvery;
   const maxAnalysisSide = has('maxAnalysisSide') ? num(o.maxAnalysisSide, 'maxAnalysisSide', { min: 64, max: 4096, int: true }) : DEFAULTS.maxAnalysisSide;
   const landmarks = has('landmarks') ? bool(o.landmarks, 'landmarks') : DEFAULTS.landmarks;
+  const recordClip = has('recordClip') ? bool(o.recordClip, 'recordClip') : DEFAULTS.recordClip;
 
   /** @type {Record<string, number>|null} */
   let evidence = {};
@@ -375,6 +378,7 @@ export function normalizeOptions(input, defaultBaseUrl) {
     detectEvery,
     maxAnalysisSide,
     landmarks,
+    recordClip,
     evidence,
     engine,
     challenges: {

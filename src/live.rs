@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenge::{ChallengeSession, SessionOutcome};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::evidence::{Bundle, EvidenceConfig, EvidenceRecorder, Versions};
+use crate::evidence::{Bundle, Clip, EvidenceConfig, EvidenceRecorder, Versions};
 use crate::frame::FrameRef;
 use crate::pipeline::{Engine, FrameRecord, Track};
 
@@ -131,13 +131,14 @@ impl LiveCheck {
         self.session.finish()
     }
 
-    /// The evidence bundle of a decided session.
+    /// The evidence bundle of a decided session, with the session's recording if there is one.
     pub fn bundle(
         &self,
         session_id: &str,
         nonce: &str,
         created_ms: f64,
         sdk_version: &str,
+        clip: Option<Clip<'_>>,
     ) -> Result<Bundle> {
         let outcome = self.session.outcome().ok_or_else(|| {
             Error::InvalidArgument("evidence is only available once the session has decided".into())
@@ -152,6 +153,7 @@ impl LiveCheck {
             Versions::current(sdk_version),
             outcome,
             self.session.config().timeout_ms,
+            clip,
         )
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
 use crate::events::Event;
-use crate::evidence::{self, Alg, Bundle, VerifyKey};
+use crate::evidence::{self, Alg, Bundle, Clip, VerifyKey};
 use crate::frame::{FrameRef, ImageLimits, PixelFormat};
 use crate::live::{LiveCheck, LiveConfig};
 use crate::models::{Manifest, ModelSource};
@@ -314,17 +314,25 @@ impl LiveSession {
     }
 
     /// Assembles the evidence bundle of a decided session (started with `live.evidence`):
-    /// `{manifest, items: [{name, kind, media_type, t_ms, bytes, sha256, data}]}`.
+    /// `{manifest, items: [{name, kind, media_type, t_ms, bytes, sha256, data}]}`, with the
+    /// session's recording (`clip`, `clip_type` = `video/webm` or `video/mp4`) when given.
     pub fn evidence(
         &mut self,
         session_id: &str,
         nonce: &str,
         created_ms: f64,
         sdk_version: &str,
+        clip: Option<Vec<u8>>,
+        clip_type: Option<String>,
     ) -> Result<JsValue, JsValue> {
+        let clip = match (&clip, &clip_type) {
+            (Some(data), Some(media_type)) => Some(Clip { data, media_type }),
+            (None, None) => None,
+            _ => return Err(invalid("a clip needs both its bytes and its media type")),
+        };
         let bundle = self
             .check
-            .bundle(session_id, nonce, created_ms, sdk_version)
+            .bundle(session_id, nonce, created_ms, sdk_version, clip)
             .map_err(core_error)?;
         let items = js_sys::Array::new();
         for (item, data) in bundle.manifest.items.iter().zip(&bundle.data) {

@@ -160,6 +160,8 @@ async function start(ev) {
       session = await createServerSession(count, noSmile, script, options.accessibility.longerTimeouts);
       options.session = session;
       options.accessibility.longerTimeouts = false;
+      // With a recording the server runs the challenges itself, not only anti-spoofing.
+      options.recordClip = $('record').checked;
       log(`server session ${session.session_id}: ${session.challenges.join(', ')}`);
     } else {
       options.challenges = script ? { script } : { count };

@@ -58,6 +58,38 @@ struct KeptFrame {
     jpeg: Vec<u8>,
 }
 
+/// Largest clip a bundle may carry (a 640×480 WebM of a 30 s session at 1 Mbit/s is ~4 MB).
+pub const MAX_CLIP_BYTES: usize = 24 << 20;
+
+/// A recording of the session (the browser's `MediaRecorder` output), added to the bundle so
+/// the server can run the challenges itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Clip<'a> {
+    pub data: &'a [u8],
+    /// `video/webm` or `video/mp4`, optionally with parameters (`video/webm;codecs=vp8`).
+    pub media_type: &'a str,
+}
+
+impl Clip<'_> {
+    /// The item name for this clip's container, or an error for anything else.
+    fn item_name(&self) -> Result<&'static str> {
+        if self.data.is_empty() || self.data.len() > MAX_CLIP_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "a clip has 1..={MAX_CLIP_BYTES} bytes, got {}",
+                self.data.len()
+            )));
+        }
+        let essence = self.media_type.split(';').next().unwrap_or("").trim();
+        match essence.to_ascii_lowercase().as_str() {
+            "video/webm" => Ok("clip.webm"),
+            "video/mp4" => Ok("clip.mp4"),
+            other => Err(Error::InvalidArgument(format!(
+                "a clip is video/webm or video/mp4, got `{other}`"
+            ))),
+        }
+    }
+}
+
 /// Collects evidence while a session runs.
 #[derive(Debug, Clone)]
 pub struct EvidenceRecorder {
@@ -127,6 +159,7 @@ impl EvidenceRecorder {
         versions: Versions,
         outcome: &SessionOutcome,
         timeout_ms: f64,
+        clip: Option<Clip<'_>>,
     ) -> Result<Bundle> {
         let mut items = Vec::new();
         let mut data = Vec::new();
@@ -151,6 +184,18 @@ impl EvidenceRecorder {
             &records,
         ));
         data.push(records);
+        if let Some(clip) = clip {
+            let name = clip.item_name()?;
+            let essence = clip.media_type.split(';').next().unwrap_or("").trim();
+            items.push(Item::describe(
+                name,
+                ItemKind::Clip,
+                essence,
+                None,
+                clip.data,
+            ));
+            data.push(clip.data.to_vec());
+        }
         let manifest = Manifest {
             v: FORMAT_VERSION,
             session_id: session_id.to_owned(),

@@ -33,7 +33,9 @@ fn recorded_session() -> LiveCheck {
 #[test]
 fn a_signed_bundle_verifies_and_the_server_rerun_agrees() {
     let check = recorded_session();
-    let bundle = check.bundle("sess-42", "nonce-42", 0.0, "test").unwrap();
+    let bundle = check
+        .bundle("sess-42", "nonce-42", 0.0, "test", None)
+        .unwrap();
     let m = &bundle.manifest;
     let frames: Vec<_> = m.items_of(ItemKind::Frame).collect();
     assert!(
@@ -108,11 +110,50 @@ fn a_signed_bundle_verifies_and_the_server_rerun_agrees() {
 #[test]
 fn a_bundle_signed_with_another_key_or_session_is_refused() {
     let check = recorded_session();
-    let bundle = check.bundle("sess-1", "n", 0.0, "test").unwrap();
+    let bundle = check.bundle("sess-1", "n", 0.0, "test", None).unwrap();
     let key = [7u8; 32];
     let token = bundle.manifest.sign("sess-1", SignKey::Hmac(&key)).unwrap();
     let err = verify_bundle(&token, |_, _| Some(VerifyKey::Hmac(vec![8u8; 32]))).unwrap_err();
     assert_eq!(err.code(), "bad_signature");
     let err = verify_bundle(&token, |_, _| None).unwrap_err();
     assert_eq!(err.code(), "unknown_key");
+}
+
+#[test]
+fn a_recording_of_the_session_travels_as_the_clip_item() {
+    let check = recorded_session();
+    let clip = std::fs::read(media("video_live/moun_blink_drowsy.mp4")).unwrap();
+    let bundle = check
+        .bundle(
+            "s",
+            "n",
+            0.0,
+            "test",
+            Some(liveproof::evidence::Clip {
+                data: &clip,
+                media_type: "video/mp4; codecs=avc1",
+            }),
+        )
+        .unwrap();
+    let item = bundle.manifest.items_of(ItemKind::Clip).next().unwrap();
+    assert_eq!(
+        (item.name.as_str(), item.media_type.as_str()),
+        ("clip.mp4", "video/mp4")
+    );
+    assert_eq!(bundle.data.last().unwrap(), &clip);
+    for bad in ["image/jpeg", "video/quicktime", ""] {
+        let err = check
+            .bundle(
+                "s",
+                "n",
+                0.0,
+                "test",
+                Some(liveproof::evidence::Clip {
+                    data: &clip,
+                    media_type: bad,
+                }),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_argument", "{bad}");
+    }
 }

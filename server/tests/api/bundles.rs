@@ -80,7 +80,7 @@ fn record(clip: Clip) -> LiveCheck {
 /// A bundle of `clip`'s recording for this session id and nonce.
 pub fn bundle(clip: Clip, session_id: &str, nonce: &str) -> Bundle {
     recorded(clip)
-        .bundle(session_id, nonce, now_ms() as f64, "server-tests")
+        .bundle(session_id, nonce, now_ms() as f64, "server-tests", None)
         .unwrap()
 }
 

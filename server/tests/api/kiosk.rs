@@ -47,6 +47,7 @@ fn kiosk_bundle(nonce: &str, age_ms: i64) -> Bundle {
             nonce,
             now_ms() as f64 - age_ms as f64,
             "kiosk",
+            None,
         )
         .unwrap()
 }

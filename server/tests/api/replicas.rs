@@ -117,7 +117,7 @@ async fn two_server_processes_share_sessions_nonces_devices_and_quotas_through_r
     assert_eq!(r.status, 201, "{}", r.json);
     let device_id = r.json["device_id"].as_str().unwrap().to_owned();
     let kb = recorded(Clip::LiveBlink)
-        .bundle("kiosk-7", "kiosk-nonce-7", now_ms() as f64, "kiosk")
+        .bundle("kiosk-7", "kiosk-nonce-7", now_ms() as f64, "kiosk", None)
         .unwrap();
     let kt = kb
         .manifest
