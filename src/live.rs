@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::challenge::{ChallengeSession, SessionOutcome};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::evidence::{Bundle, Clip, EvidenceConfig, EvidenceRecorder, Versions};
+use crate::evidence::{Bundle, BundleId, Clip, EvidenceConfig, EvidenceRecorder, Versions};
 use crate::frame::FrameRef;
 use crate::pipeline::{Engine, FrameRecord, Track};
 
@@ -146,10 +146,13 @@ impl LiveCheck {
         let recorder = self.evidence.as_ref().ok_or_else(|| {
             Error::InvalidArgument("this check was started without evidence recording".into())
         })?;
-        recorder.bundle(
+        let id = BundleId {
             session_id,
             nonce,
             created_ms,
+        };
+        recorder.bundle(
+            &id,
             Versions::current(sdk_version),
             outcome,
             self.session.config().timeout_ms,

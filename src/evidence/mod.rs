@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::challenge::{ChallengeAction, ChallengeTiming, Failure, SessionOutcome};
 use crate::events::Label;
 pub use jws::{Alg, JwsError, SignKey, VerifyKey};
-pub use recorder::{encode_jpeg, Clip, EvidenceConfig, EvidenceRecorder, MAX_CLIP_BYTES};
+pub use recorder::{encode_jpeg, BundleId, Clip, EvidenceConfig, EvidenceRecorder, MAX_CLIP_BYTES};
 
 /// Bundle format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

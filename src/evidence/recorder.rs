@@ -90,6 +90,15 @@ impl Clip<'_> {
     }
 }
 
+/// What names a bundle: the session, its nonce and when the client made it.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleId<'a> {
+    pub session_id: &'a str,
+    pub nonce: &'a str,
+    /// Client wall clock, Unix ms.
+    pub created_ms: f64,
+}
+
 /// Collects evidence while a session runs.
 #[derive(Debug, Clone)]
 pub struct EvidenceRecorder {
@@ -153,9 +162,7 @@ impl EvidenceRecorder {
     /// Assembles the bundle for a decided session.
     pub fn bundle(
         &self,
-        session_id: &str,
-        nonce: &str,
-        created_ms: f64,
+        id: &BundleId<'_>,
         versions: Versions,
         outcome: &SessionOutcome,
         timeout_ms: f64,
@@ -198,9 +205,9 @@ impl EvidenceRecorder {
         }
         let manifest = Manifest {
             v: FORMAT_VERSION,
-            session_id: session_id.to_owned(),
-            nonce: nonce.to_owned(),
-            created_ms,
+            session_id: id.session_id.to_owned(),
+            nonce: id.nonce.to_owned(),
+            created_ms: id.created_ms,
             versions,
             script: outcome.script.clone(),
             timeout_ms,
