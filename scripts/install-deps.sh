@@ -2,10 +2,11 @@
 # Installs everything the build and the tests need on a fresh Debian 12 machine with rustup:
 # FFmpeg's development libraries (video decoding), clang (bindgen for ffmpeg-sys), the ffmpeg
 # CLI (tests cut VP9 clips with it), redis-server (the server's Redis store tests start their own
-# instances), and the wasm32 target. Idempotent; skips what is present.
+# instances), chromium (the browser tests drive Debian's Chromium through playwright-core) and the
+# wasm32 target. Idempotent; skips what is present.
 set -euo pipefail
 pkgs=(pkg-config clang libclang-dev ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-      libswresample-dev libavfilter-dev libavdevice-dev redis-server)
+      libswresample-dev libavfilter-dev libavdevice-dev redis-server chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

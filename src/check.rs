@@ -13,7 +13,7 @@ use crate::challenge::{
 use crate::embed::{cosine, Embedding};
 use crate::error::{Error, Result};
 use crate::frame::FrameRef;
-use crate::pipeline::{Engine, FrameRecord, Stages};
+use crate::pipeline::{Engine, FrameRecord, Stages, Track};
 
 /// Tuning fields shared by the v1 and v2 APIs, with their documented defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +167,11 @@ pub fn check_image(engine: &Engine, frame: &FrameRef) -> Result<ImageCheck> {
 /// Upper bound on frames scanned for a blink (10 s at 15 fps): bounds the cost of long clips.
 pub const MAX_BLINK_FRAMES: usize = 150;
 
+/// On the blink scan, the detector runs on every third analysed frame (5 times a second at
+/// 15 fps) and the face mesh tracks the face in between, as in the browser SDK: the detector
+/// is a third of a geometry frame's time. Anti-spoofing frames always run the detector.
+const DETECT_EVERY: u32 = 3;
+
 /// Consumes a video's frames in decode order and decides which to analyse.
 pub struct VideoAnalyzer<'e> {
     engine: &'e Engine,
@@ -178,6 +183,8 @@ pub struct VideoAnalyzer<'e> {
     frames: Vec<FrameRecord>,
     geometry: Vec<Sample>,
     decoded: u64,
+    track: Option<Track>,
+    tracked_since_detection: u32,
 }
 
 impl<'e> VideoAnalyzer<'e> {
@@ -201,6 +208,8 @@ impl<'e> VideoAnalyzer<'e> {
             frames: Vec::new(),
             geometry: Vec::new(),
             decoded: 0,
+            track: None,
+            tracked_since_detection: 0,
         }
     }
 
@@ -237,7 +246,15 @@ impl<'e> VideoAnalyzer<'e> {
         } else {
             Stages::GEOMETRY
         };
-        let record = self.engine.analyze(frame, t_ms, stages)?;
+        let detect = pad || self.tracked_since_detection + 1 >= DETECT_EVERY;
+        let record = self
+            .engine
+            .analyze_tracked(frame, t_ms, stages, &mut self.track, detect)?;
+        self.tracked_since_detection = if record.tracked {
+            self.tracked_since_detection + 1
+        } else {
+            0
+        };
         if let Some(face) = record.face.as_ref().filter(|_| record.faces.len() == 1) {
             if face.landmarks.presence >= self.engine.config().quality.min_presence {
                 self.geometry.push(Sample::from_face(t_ms, face));

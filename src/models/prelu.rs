@@ -151,15 +151,14 @@ impl EvalOp for ChannelPrelu {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let shape: TVec<usize> = input.shape().into();
-        let mut view = input
-            .to_plain_array_view::<f32>()?
-            .as_standard_layout()
-            .into_owned();
+        // In place: the input is usually this op's alone (tract hands over the last use of
+        // a value), so `into_tensor` takes it without a copy; tract tensors are contiguous.
+        let mut tensor = args_1!(inputs).into_tensor();
+        let shape: TVec<usize> = tensor.shape().into();
+        let mut view = tensor.to_plain_array_view_mut::<f32>()?;
         let data = view
             .as_slice_mut()
-            .context("an owned standard-layout array is contiguous")?;
+            .context("tract tensors are contiguous")?;
         let slope = &self.slope.0;
         let inner: usize = shape[self.axis + 1..].iter().product();
         let channels = shape[self.axis];
@@ -179,16 +178,19 @@ impl EvalOp for ChannelPrelu {
                 block.iter_mut().for_each(|v| *v = prelu(*v, s));
             }
         }
-        Ok(tvec!(view.into_tensor().into_tvalue()))
+        drop(view);
+        Ok(tvec!(tensor.into_tvalue()))
     }
 }
 
 #[inline(always)]
 fn prelu(x: f32, s: f32) -> f32 {
+    // Both sides computed, then selected: branch-free, so the loops vectorise (simd128 too).
+    let scaled = x * s;
     if x > 0.0 {
         x
     } else {
-        x * s
+        scaled
     }
 }
 
