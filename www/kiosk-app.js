@@ -142,8 +142,14 @@ async function boot() {
   log(`ready: ${lv.info.flavour} build; models from ${[...new Set(lv.info.models.map((m) => m.source))].join('/')}`);
 }
 
-$('settings').addEventListener('submit', (ev) => {
-  ev.preventDefault();
+// A device id typed here is one an administrator obtained out of band (POST /v1/devices with
+// the public key shown below); "Register this kiosk" fills it in by itself.
+async function applySettings() {
+  const deviceId = $('device-id').value.trim();
+  if (deviceId && state.key && deviceId !== state.key.deviceId) {
+    await state.key.setDeviceId(deviceId);
+    log(`device id set to ${deviceId}`);
+  }
   Object.assign(settings, {
     camera: $('camera').value,
     distance: $('distance').value,
@@ -152,6 +158,11 @@ $('settings').addEventListener('submit', (ev) => {
   });
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
   location.reload();
+}
+
+$('settings').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  applySettings().catch((e) => log(`settings not applied: ${e.message}`));
 });
 $('register').addEventListener('click', () => register().catch((e) => log(`registration failed: ${e.message}`)));
 

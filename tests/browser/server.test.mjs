@@ -126,3 +126,41 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
     await browser.close();
   }
 });
+
+test("kiosk page: a device id registered out of band, entered in the settings, signs its results", async () => {
+  const browser = await launch(clip("live_blink_moun"));
+  try {
+    const page = await newPage(browser, await browser.newContext());
+    await page.goto(`${base}/kiosk.html`);
+    await page.waitForFunction(() => window.kiosk?.ready, null, { timeout: 180_000, polling: 250 });
+    assert.equal(await page.evaluate(() => window.kiosk.key.deviceId), null);
+    // The operator registers the public key shown on the page with the API, not in the page.
+    const publicKey = await page.textContent("#pubkey");
+    const res = await fetch(`${base}/v1/devices`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${jwt({ sub: "operator", exp: Math.floor(Date.now() / 1000) + 600 })}`,
+      },
+      body: JSON.stringify({ public_key: publicKey, label: "out-of-band kiosk" }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const { device_id: deviceId } = await res.json();
+
+    await page.click("summary");
+    await page.fill("#device-id", deviceId);
+    await Promise.all([page.waitForEvent("load"), page.click("#settings button[type=submit]")]);
+    await page.waitForFunction(() => window.kiosk?.ready, null, { timeout: 180_000, polling: 250 });
+    assert.equal(await page.evaluate(() => window.kiosk.key.deviceId), deviceId, "the id survives the reload");
+    assert.equal(await page.textContent("#device"), `device: ${deviceId}`);
+
+    const response = await page.evaluate(
+      () => new Promise((done) => window.kiosk.queue.addEventListener("sent", (e) => done(e.detail.response), { once: true })),
+    );
+    const payload = await verifyVerdict(response.verdict);
+    assert.ok(["REAL", "FAKE"].includes(payload.label), JSON.stringify(payload));
+    await screenshot(page, "kiosk-device-id-entered");
+  } finally {
+    await browser.close();
+  }
+});
