@@ -14,7 +14,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use liveproof::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
 use liveproof::clip::run_clip;
-use liveproof::evidence::{jws, Bundle, EvidenceConfig, Item, ItemKind, SignKey, VerifyKey};
+use liveproof::evidence::{jws, Bundle, EvidenceConfig, Item, SignKey, VerifyKey};
 use liveproof::video::{VideoLimits, VideoReader};
 use liveproof::{LiveCheck, LiveConfig};
 use serde_json::{json, Value};
@@ -84,17 +84,23 @@ pub fn bundle(clip: Clip, session_id: &str, nonce: &str) -> Bundle {
         .unwrap()
 }
 
-/// Adds the whole clip as the bundle's `clip` item.
-pub fn add_clip(b: &mut Bundle, clip: Clip) {
+/// [`bundle`] that also carries the whole video as its `clip` item, made by the core as the
+/// SDK makes it with `recordClip`.
+pub fn bundle_with_clip(clip: Clip, session_id: &str, nonce: &str) -> Bundle {
     let bytes = media(clip.path());
-    b.manifest.items.push(Item::describe(
-        "clip.mp4",
-        ItemKind::Clip,
-        "video/mp4",
-        None,
-        &bytes,
-    ));
-    b.data.push(bytes);
+    let video = liveproof::evidence::Clip {
+        data: &bytes,
+        media_type: "video/mp4",
+    };
+    recorded(clip)
+        .bundle(
+            session_id,
+            nonce,
+            now_ms() as f64,
+            "server-tests",
+            Some(video),
+        )
+        .unwrap()
 }
 
 /// Replaces an item's bytes and its signed description (what a lying client does before

@@ -109,8 +109,7 @@ async fn a_live_blink_gets_a_real_verdict_signed_by_the_jwks_key_and_its_nonce_w
 async fn with_a_clip_the_server_runs_the_challenges_itself() {
     let app = router().await;
     let s = create_session(&app, blink_options()).await;
-    let mut b = bundle(Clip::LiveBlink, &s.id, &s.nonce);
-    add_clip(&mut b, Clip::LiveBlink);
+    let b = bundle_with_clip(Clip::LiveBlink, &s.id, &s.nonce);
     let token = sign_hmac(&b, &s.id, &s.key);
     let r = send(&app, evidence_request(&s.evidence_url, &token, &b)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -132,7 +131,7 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
     let state = state_with(config()).await;
     let app = app(state.clone());
     let s = create_session(&app, blink_options()).await;
-    let mut b = bundle(Clip::PhoneReplay, &s.id, &s.nonce);
+    let mut b = bundle_with_clip(Clip::PhoneReplay, &s.id, &s.nonce);
     assert_eq!(
         b.manifest.result.label,
         Label::Fake,
@@ -157,7 +156,6 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
         "records.json",
         serde_json::to_vec(&records).unwrap(),
     );
-    add_clip(&mut b, Clip::PhoneReplay);
     let token = sign_hmac(&b, &s.id, &s.key);
 
     let r = send(&app, evidence_request(&s.evidence_url, &token, &b)).await;
