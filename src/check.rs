@@ -13,7 +13,7 @@ use crate::challenge::{
 use crate::embed::{cosine, Embedding};
 use crate::error::{Error, Result};
 use crate::frame::FrameRef;
-use crate::pipeline::{Engine, FrameRecord, Stages, Track};
+use crate::pipeline::{Engine, FrameRecord, Stages, Tracker};
 
 /// Tuning fields shared by the v1 and v2 APIs, with their documented defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,8 +183,7 @@ pub struct VideoAnalyzer<'e> {
     frames: Vec<FrameRecord>,
     geometry: Vec<Sample>,
     decoded: u64,
-    track: Option<Track>,
-    tracked_since_detection: u32,
+    tracker: Tracker,
 }
 
 impl<'e> VideoAnalyzer<'e> {
@@ -208,8 +207,7 @@ impl<'e> VideoAnalyzer<'e> {
             frames: Vec::new(),
             geometry: Vec::new(),
             decoded: 0,
-            track: None,
-            tracked_since_detection: 0,
+            tracker: Tracker::new(DETECT_EVERY),
         }
     }
 
@@ -246,15 +244,10 @@ impl<'e> VideoAnalyzer<'e> {
         } else {
             Stages::GEOMETRY
         };
-        let detect = pad || self.tracked_since_detection + 1 >= DETECT_EVERY;
+        let detect = pad || self.tracker.detection_due();
         let record = self
             .engine
-            .analyze_tracked(frame, t_ms, stages, &mut self.track, detect)?;
-        self.tracked_since_detection = if record.tracked {
-            self.tracked_since_detection + 1
-        } else {
-            0
-        };
+            .analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
         if let Some(face) = record.face.as_ref().filter(|_| record.faces.len() == 1) {
             if face.landmarks.presence >= self.engine.config().quality.min_presence {
                 self.geometry.push(Sample::from_face(t_ms, face));

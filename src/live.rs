@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::evidence::{Bundle, BundleId, Clip, EvidenceConfig, EvidenceRecorder, Versions};
 use crate::frame::FrameRef;
-use crate::pipeline::{Engine, FrameRecord, Track};
+use crate::pipeline::{Engine, FrameRecord, Tracker};
 
 /// Longest detector interval accepted.
 pub const MAX_DETECT_EVERY: u32 = 30;
@@ -52,8 +52,7 @@ pub struct LiveStep {
 pub struct LiveCheck {
     session: ChallengeSession,
     detect_every: u32,
-    track: Option<Track>,
-    since_detect: u32,
+    tracker: Tracker,
     /// The session asked for an embedding on a tracked frame: serve it on the next detection.
     embedding_due: bool,
     evidence: Option<EvidenceRecorder>,
@@ -71,8 +70,7 @@ impl LiveCheck {
         Ok(Self {
             session,
             detect_every: config.detect_every,
-            track: None,
-            since_detect: 0,
+            tracker: Tracker::new(config.detect_every),
             embedding_due: false,
             evidence: config.evidence.map(EvidenceRecorder::new).transpose()?,
         })
@@ -102,22 +100,15 @@ impl LiveCheck {
             ));
         }
         let mut stages = self.session.stages_for_next_frame();
-        let detect = self.detect_every == 1
-            || self.track.is_none()
-            || self.since_detect + 1 >= self.detect_every;
+        let detect = self.tracker.detection_due();
         if self.detect_every > 1 {
             self.embedding_due |= stages.embedding;
             stages.pad &= detect;
             stages.embedding = self.embedding_due && detect;
         }
-        let record = engine.analyze_tracked(frame, t_ms, stages, &mut self.track, detect)?;
-        if record.tracked {
-            self.since_detect += 1;
-        } else {
-            self.since_detect = 0;
-            if record.face.as_ref().is_some_and(|f| f.embedding.is_some()) {
-                self.embedding_due = false;
-            }
+        let record = engine.analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
+        if record.face.as_ref().is_some_and(|f| f.embedding.is_some()) {
+            self.embedding_due = false;
         }
         let events = self.session.push(&record);
         if let Some(evidence) = &mut self.evidence {

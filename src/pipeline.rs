@@ -306,14 +306,32 @@ impl Engine {
         })
     }
 
-    /// The pipeline for consecutive video frames. With `detect == false` and a face in
-    /// `track` (left there by the previous call), the detector is skipped: the mesh runs on
-    /// the region tracked from the previous frame's landmarks, and the face box is derived
+    /// The pipeline for consecutive video frames. With `detect == false` and a face followed
+    /// by `tracker` (left there by the previous call), the detector is skipped: the mesh runs
+    /// on the region tracked from the previous frame's landmarks, and the face box is derived
     /// from the new landmarks. The detector runs anyway when there is nothing to track, when
     /// the mesh loses the face, or when `stages` need a detector box (anti-spoofing and the
     /// embedding are only ever computed on detector boxes, so their scores are the ones a
-    /// re-run of [`Engine::analyze`] on the same frame gives).
+    /// re-run of [`Engine::analyze`] on the same frame gives). Callers usually pass
+    /// [`Tracker::detection_due`], or'ed with their own reasons.
     pub fn analyze_tracked(
+        &self,
+        frame: &FrameRef,
+        t_ms: f64,
+        stages: Stages,
+        tracker: &mut Tracker,
+        detect: bool,
+    ) -> Result<FrameRecord> {
+        let rec = self.track_or_detect(frame, t_ms, stages, &mut tracker.track, detect)?;
+        tracker.since_detection = if rec.tracked {
+            tracker.since_detection + 1
+        } else {
+            0
+        };
+        Ok(rec)
+    }
+
+    fn track_or_detect(
         &self,
         frame: &FrameRef,
         t_ms: f64,
@@ -456,9 +474,34 @@ impl Engine {
     }
 }
 
+/// Tracking over consecutive frames: the face being followed and the detector's schedule
+/// (every `detect_every`-th frame, and whenever nothing is tracked).
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    track: Option<Track>,
+    detect_every: u32,
+    since_detection: u32,
+}
+
+impl Tracker {
+    /// A tracker that wants the detector on every `detect_every`-th frame (1: every frame).
+    pub fn new(detect_every: u32) -> Self {
+        Self {
+            track: None,
+            detect_every: detect_every.max(1),
+            since_detection: 0,
+        }
+    }
+
+    /// Whether the detector is due on the next frame.
+    pub fn detection_due(&self) -> bool {
+        self.track.is_none() || self.since_detection + 1 >= self.detect_every
+    }
+}
+
 /// A face followed from one frame to the next without the detector.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Track {
+struct Track {
     /// Where the mesh looks in the next frame.
     roi: MeshRoi,
     /// The detector box relative to the mesh's bounding box at the last detection (x1, y1,
