@@ -307,10 +307,11 @@ export interface LivenessOptions {
   maxAnalysisSide?: number;
   /**
    * Record the session with `MediaRecorder` (WebM, ~1 Mbit/s) from `start()` to the decision
-   * and add the recording to the evidence as its `clip` item, so liveproof-server runs the
-   * challenges itself (`challenges_verified: true`). A video of the user then leaves the
-   * device: ask for consent. Ignored where `MediaRecorder` is missing; a session over 55 s is
-   * sent without its clip. Defaults to false.
+   * and add the recording to the evidence as its `clip` item. liveproof-server decides only
+   * from its own run of this recording: without it, a verdict is at best `PASSIVE_ONLY` (no
+   * challenge verified), never `REAL`. A video of the user then leaves the device: ask for
+   * consent. Ignored where `MediaRecorder` is missing; a session over 55 s is sent without its
+   * clip. Defaults to true with a server `session`, false otherwise.
    */
   recordClip?: boolean;
   /** Include the mesh landmarks in `frame` events (for overlays). Defaults to false. */

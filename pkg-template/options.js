@@ -292,7 +292,6 @@ export function normalizeOptions(input, defaultBaseUrl) {
   const detectEvery = has('detectEvery') ? num(o.detectEvery, 'detectEvery', { min: 1, max: MAX_DETECT_EVERY, int: true }) : DEFAULTS.detectEvery;
   const maxAnalysisSide = has('maxAnalysisSide') ? num(o.maxAnalysisSide, 'maxAnalysisSide', { min: 64, max: 4096, int: true }) : DEFAULTS.maxAnalysisSide;
   const landmarks = has('landmarks') ? bool(o.landmarks, 'landmarks') : DEFAULTS.landmarks;
-  const recordClip = has('recordClip') ? bool(o.recordClip, 'recordClip') : DEFAULTS.recordClip;
 
   /** @type {Record<string, number>|null} */
   let evidence = {};
@@ -330,6 +329,8 @@ export function normalizeOptions(input, defaultBaseUrl) {
   if (transport !== 'worker' && transport !== 'inline') throw invalidOption('transport', 'must be "worker" or "inline" (inline: in-process, for tests and Node)', transport);
 
   const session = has('session') ? normalizeSession(o.session, 'session') : null;
+  // A server verifies challenges only from the recording: on by default with a session.
+  const recordClip = has('recordClip') ? bool(o.recordClip, 'recordClip') : session !== null || DEFAULTS.recordClip;
   if (session && (ch.script || ch.seed !== null || ch.actions || ch.count !== null)) {
     throw invalidOption('challenges', 'must not set actions, count, script or seed together with `session` (the server session fixes the script and the nonce)');
   }
@@ -400,7 +401,9 @@ export function normalizeOptions(input, defaultBaseUrl) {
 /**
  * The core's LiveSession options for one session, and the nonce its evidence records.
  * A string seed (a server nonce) is used as its UTF-8 bytes, which is what the server's
- * `seed_from_nonce(nonce)` digests; without a seed, 32 fresh random bytes are drawn.
+ * `seed_from_nonce(nonce)` digests; without a seed, a random nonce string (base64url of 32
+ * random bytes) is made and used the same way, so a server can check an offline kiosk's
+ * script against its nonce.
  * @param {Challenges} c
  * @param {{detectEvery: number, evidence: Record<string, number>|null}} o
  * @returns {{sessionOptions: Record<string, unknown>, nonce: string}}
@@ -422,8 +425,9 @@ export function sessionPlan(c, o) {
   /** @type {Record<string, unknown>} */
   const sessionOptions = { challenge, live };
   let nonce;
-  let seed = c.seed;
-  if (seed === null) seed = randomBytes(32);
+  // Without a seed, a fresh random nonce string: the script is drawn from its UTF-8 bytes, as
+  // a server drawing a kiosk's script from its nonce does (`seed_from_nonce`).
+  let seed = c.seed ?? base64urlEncode(randomBytes(32));
   if (typeof seed === 'string') {
     nonce = seed;
     seed = utf8(seed);

@@ -1,9 +1,10 @@
 // @ts-check
 /**
  * The session's recording: a `MediaRecorder` on the camera stream from `start()` until the
- * decision, added to the evidence as its `clip` item so that the server can run the
- * challenges itself (`challenges_verified: true` in its verdict) instead of checking the
- * client's claim. Opt-in (`recordClip: true`): a video of the user leaves the device.
+ * decision, added to the evidence as its `clip` item. liveproof-server runs the whole
+ * challenge session again over it and decides from that run alone (without a recording its
+ * verdict is at best `PASSIVE_ONLY`). On by default with a server session (`recordClip`): a
+ * video of the user leaves the device.
  * @module
  */
 

@@ -27,6 +27,16 @@ pub enum Label {
     Fake,
 }
 
+impl Label {
+    /// The label as serialised: `REAL` or `FAKE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Real => "REAL",
+            Label::Fake => "FAKE",
+        }
+    }
+}
+
 /// Outcome of one challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

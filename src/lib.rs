@@ -16,6 +16,7 @@
 //! | [`live`] | a live session over camera frames: tracking, challenges, evidence |
 //! | [`check`] | still + video analysis with frame sampling and face match |
 //! | [`report`] | the v1 and v2 liveness response documents |
+//! | `verify` (native) | verification of a submitted session: what a server may sign |
 //! | `video` (native) | MP4 / WebM decoding |
 //! | `wasm` (wasm32) | wasm-bindgen bindings for the browser SDK |
 
@@ -42,6 +43,8 @@ pub mod models;
 pub mod pipeline;
 pub mod quality;
 pub mod report;
+#[cfg(not(target_family = "wasm"))]
+pub mod verify;
 #[cfg(not(target_family = "wasm"))]
 pub mod video;
 #[cfg(target_family = "wasm")]

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::evidence::{Bundle, BundleId, Clip, EvidenceConfig, EvidenceRecorder, Versions};
 use crate::frame::FrameRef;
+use crate::imgproc::{grey_thumbnail, thumbnail_change, THUMB_H, THUMB_W};
 use crate::pipeline::{Engine, FrameRecord, Tracker};
 
 /// Longest detector interval accepted.
@@ -56,6 +57,8 @@ pub struct LiveCheck {
     /// The session asked for an embedding on a tracked frame: serve it on the next detection.
     embedding_due: bool,
     evidence: Option<EvidenceRecorder>,
+    /// The previous frame's thumbnail, for [`FrameRecord::change`].
+    last_thumbnail: Option<[f32; THUMB_W * THUMB_H]>,
 }
 
 impl LiveCheck {
@@ -73,6 +76,7 @@ impl LiveCheck {
             tracker: Tracker::new(config.detect_every),
             embedding_due: false,
             evidence: config.evidence.map(EvidenceRecorder::new).transpose()?,
+            last_thumbnail: None,
         })
     }
 
@@ -106,7 +110,13 @@ impl LiveCheck {
             stages.pad &= detect;
             stages.embedding = self.embedding_due && detect;
         }
-        let record = engine.analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
+        let mut record = engine.analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
+        // The session's still-stream and repeated-frame rules read how much each frame moved.
+        let thumbnail = grey_thumbnail(frame);
+        record.change = self
+            .last_thumbnail
+            .map(|last| thumbnail_change(&last, &thumbnail));
+        self.last_thumbnail = Some(thumbnail);
         if record.face.as_ref().is_some_and(|f| f.embedding.is_some()) {
             self.embedding_due = false;
         }

@@ -154,6 +154,11 @@ pub struct FrameRecord {
     /// frame's landmarks ([`Engine::analyze_tracked`]); `faces` then holds that one face.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tracked: bool,
+    /// How much the frame differs from the previous frame of the same stream: the mean
+    /// absolute grey-level difference of their 32×24 thumbnails (0 = identical). Set by
+    /// [`crate::LiveCheck`]; `None` for a first frame or a frame analysed alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<f32>,
 }
 
 /// A compact per-frame record without the landmark points: what the browser SDK reports for
@@ -182,6 +187,9 @@ pub struct FrameSummary {
     pub happy: Option<f32>,
     pub guidance: Vec<Guidance>,
     pub timings: Timings,
+    /// Inter-frame change ([`FrameRecord::change`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<f32>,
 }
 
 impl FrameRecord {
@@ -205,6 +213,7 @@ impl FrameRecord {
             happy: f.and_then(|f| f.emotions.map(|e| e.happy())),
             guidance: self.guidance.clone(),
             timings: self.timings,
+            change: self.change,
         }
     }
 
@@ -219,6 +228,13 @@ impl FrameRecord {
         self.faces.len() == 1
             && self.pad_real().is_some()
             && !self.guidance.iter().any(|g| g.blocks_decision())
+    }
+
+    /// True when the frame counts for the liveness decision: usable and the face not turned
+    /// away (turned faces are expected during head turns, but score and embed poorly). The
+    /// anti-spoofing score, the neutral baseline and the reference face come from these.
+    pub fn counts_for_liveness(&self) -> bool {
+        self.is_usable() && !self.guidance.contains(&Guidance::FaceTurned)
     }
 }
 
@@ -303,6 +319,7 @@ impl Engine {
             guidance,
             timings,
             tracked: false,
+            change: None,
         })
     }
 
@@ -409,6 +426,7 @@ impl Engine {
             guidance,
             timings,
             tracked: true,
+            change: None,
         }))
     }
 

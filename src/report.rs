@@ -280,6 +280,7 @@ mod tests {
             guidance: vec![],
             timings: Default::default(),
             tracked: false,
+            change: None,
         }
     }
 

@@ -12,7 +12,6 @@ const PROMPTS = {
   'LOOK DOWN': 'Look down',
   SMILE: 'Smile',
 };
-const ALL = Object.keys(PROMPTS);
 
 /** @type {Liveness|null} */
 let lv = null;
@@ -38,18 +37,10 @@ async function serverReachable() {
   }
 }
 
-async function createServerSession(count, noSmile, script, longer) {
-  const body = { count };
-  // Longer time windows are the server's to grant: it re-checks with its own timeout.
-  if (longer) body.timeout_ms = 16000;
-  if (noSmile) body.challenges = ALL.filter((a) => a !== 'SMILE');
-  // An exact script: a pool of those actions, drawn in full (the order is the server's).
-  if (script) Object.assign(body, { challenges: script, count: script.length });
-  const res = await fetch('/v1/sessions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+// A public session (this page has no relying-party token): the server's policy alone decides
+// the script, its length and its time windows, so the page asks for nothing.
+async function createServerSession() {
+  const res = await fetch('/v1/sessions', { method: 'POST' });
   if (!res.ok) throw new Error(`POST /v1/sessions → ${res.status}: ${await res.text()}`);
   return res.json();
 }
@@ -127,8 +118,10 @@ async function onFinal(e, session) {
     const r = res.result;
     sv.className = `verdict small ${r.label === 'REAL' ? 'real' : 'fake'}`;
     sv.textContent =
-      `Server: ${r.label} (confidence ${Number(r.confidence ?? 0).toFixed(2)}, challenges verified: ${r.challenges_verified}, ` +
-      `disagreement: ${JSON.stringify(r.disagreement)}). ${await verifyVerdict(res.verdict)}. Verdict JWS: ${res.verdict.slice(0, 60)}…`;
+      `Server: ${r.label} (confidence ${Number(r.confidence ?? 0).toFixed(2)}, passed ${r.passed.join(', ') || 'none'}, ` +
+      `checked by the server: ${Object.entries(r.checks).filter(([, v]) => v === 'server').map(([k]) => k).join(', ')}` +
+      `${r.failure ? `, failure: ${JSON.stringify(r.failure)}` : ''}; its own run: ${r.server.recording ? `${r.server.recording.frames_analysed} frames of ${(r.server.recording.duration_ms / 1000).toFixed(1)} s` : 'no recording'}; ` +
+      `disagreement: ${r.disagreement.any}). ${await verifyVerdict(res.verdict)}. Verdict JWS: ${res.verdict.slice(0, 60)}…`;
     log({ server: r });
     demo.server = res;
   } catch (err) {
@@ -157,10 +150,11 @@ async function start(ev) {
   let session = null;
   try {
     if ($('server').checked && (await serverReachable())) {
-      session = await createServerSession(count, noSmile, script, options.accessibility.longerTimeouts);
+      session = await createServerSession();
       options.session = session;
-      options.accessibility.longerTimeouts = false;
-      // With a recording the server runs the challenges itself, not only anti-spoofing.
+      // The server's policy fixes the script and its windows; these options are not ours to set.
+      options.accessibility = {};
+      // The server decides only from the recording: without it, at best PASSIVE_ONLY.
       options.recordClip = $('record').checked;
       log(`server session ${session.session_id}: ${session.challenges.join(', ')}`);
     } else {

@@ -18,6 +18,7 @@ const PROMPTS = {
 // quality gate accepts: farther kiosks accept smaller faces.
 const DISTANCE = { near: 0.3, medium: 0.18, far: 0.1 };
 const SETTINGS_KEY = 'liveproof-kiosk-settings';
+const POLICY_KEY = 'liveproof-kiosk-policy';
 const PAUSE_MS = 4000;
 
 const settings = Object.assign(
@@ -63,6 +64,23 @@ async function listCameras() {
     o.selected = d.deviceId === settings.camera;
     select.add(o);
   }
+}
+
+// The server decides what a kiosk's script is drawn from (GET /v1/kiosk/policy): it refuses a
+// bundle whose script is not its policy's draw from the bundle's nonce. Cached for offline
+// starts; before the first contact the SDK's defaults are the server's defaults.
+async function loadPolicy() {
+  try {
+    const res = await fetch(new URL('policy', new URL(settings.url, location.href)), { cache: 'no-store' });
+    if (res.ok) {
+      const policy = await res.json();
+      localStorage.setItem(POLICY_KEY, JSON.stringify(policy));
+      return policy;
+    }
+  } catch {
+    // offline: use the cached policy
+  }
+  return JSON.parse(localStorage.getItem(POLICY_KEY) ?? 'null');
 }
 
 async function register() {
@@ -120,9 +138,15 @@ async function boot() {
   state.queue.addEventListener('rejected', (e) => (log({ rejected: e.detail.seq, status: e.detail.status }), showQueue()));
   await showQueue();
 
+  const policy = await loadPolicy();
+  state.policy = policy;
   prompt('Loading the models…');
   state.lv = await Liveness.create({
-    challenges: { count: settings.count },
+    challenges: policy
+      ? { actions: policy.actions, count: Math.max(settings.count, policy.count), timeoutMs: policy.timeout_ms }
+      : { count: Math.max(settings.count, 2) },
+    // The server verifies a kiosk's result only from its recording.
+    recordClip: true,
     camera: settings.camera ? { deviceId: settings.camera } : {},
     quality: { min_face_size: DISTANCE[settings.distance] ?? DISTANCE.medium },
     landmarks: false,

@@ -136,11 +136,31 @@ impl JwtVerifier {
     }
 }
 
+/// The scope a token needs to register and revoke kiosk devices.
+pub const DEVICES_ADMIN_SCOPE: &str = "devices:admin";
+
 /// A verified bearer token (v1/v2 liveness).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BearerClaims {
     /// `sub`, or `"unknown"`.
     pub subject: String,
+    /// The token's `scope` claim (space-separated, RFC 8693 §4.2), split.
+    pub scopes: Vec<String>,
+}
+
+impl BearerClaims {
+    /// 403 `insufficient_scope` unless the token carries `scope`.
+    pub fn require_scope(&self, scope: &str) -> Result<(), AppError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(AppError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("this route needs a token with scope `{scope}`"),
+            ))
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for BearerClaims {
@@ -173,6 +193,11 @@ impl BearerClaims {
                 .and_then(|s| s.as_str())
                 .unwrap_or("unknown")
                 .to_owned(),
+            scopes: claims
+                .get("scope")
+                .and_then(|s| s.as_str())
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }

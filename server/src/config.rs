@@ -23,6 +23,8 @@
 
 use std::path::Path;
 
+use liveproof::challenge::ScriptPolicy;
+use liveproof::verify::VerifyPolicy;
 use serde::Deserialize;
 
 /// Everything that can be wrong with the configuration (fatal at start-up).
@@ -64,6 +66,8 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub signing: SigningConfig,
     pub kiosk: KioskConfig,
+    /// How submitted sessions are verified (the core's [`VerifyPolicy`]).
+    pub verification: VerifyPolicy,
     /// Static files: the demo/kiosk pages and the SDK package, from the same origin as the
     /// API (so pages need no CORS and a kiosk's service worker can cache them).
     #[serde(rename = "static")]
@@ -88,6 +92,7 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             signing: SigningConfig::default(),
             kiosk: KioskConfig::default(),
+            verification: VerifyPolicy::default(),
             static_files: StaticConfig::default(),
             api_keys: Vec::new(),
         }
@@ -206,6 +211,9 @@ pub struct SessionsConfig {
     /// Take the client IP from the first `X-Forwarded-For` address. Only behind a proxy that
     /// overwrites that header; otherwise clients choose their own rate-limit bucket.
     pub trust_forwarded_for: bool,
+    /// Where scripts come from: actions, challenges per session (at least 2), time per
+    /// challenge. A public creator gets exactly this; a relying party may only narrow it.
+    pub script: ScriptPolicy,
 }
 
 impl Default for SessionsConfig {
@@ -215,6 +223,7 @@ impl Default for SessionsConfig {
             ttl_s: 600,
             public_rate_per_minute: 10,
             trust_forwarded_for: false,
+            script: ScriptPolicy::default(),
         }
     }
 }
@@ -231,6 +240,12 @@ pub struct SigningConfig {
     pub kid: Option<String>,
     /// `iss` of every verdict.
     pub issuer: String,
+    /// A verdict's lifetime (`exp` − `iat`), seconds: long enough to reach the relying party's
+    /// backend, short enough that a leaked one is soon worthless.
+    pub verdict_ttl_s: u64,
+    /// `aud` of verdicts on public sessions (created without a bearer token), which no relying
+    /// party created.
+    pub public_audience: String,
 }
 
 impl Default for SigningConfig {
@@ -239,6 +254,8 @@ impl Default for SigningConfig {
             key_path: None,
             kid: None,
             issuer: "liveproof-server".into(),
+            verdict_ttl_s: 300,
+            public_audience: "liveproof-public".into(),
         }
     }
 }
@@ -252,6 +269,9 @@ pub struct KioskConfig {
     pub max_age_s: u64,
     /// How far in the future `created_ms` may be (kiosk clock skew), seconds.
     pub max_future_s: u64,
+    /// The kiosks' script policy: a kiosk's script must be this policy's draw from its own
+    /// nonce (longer draws accepted), and the server runs it with this timeout.
+    pub script: ScriptPolicy,
 }
 
 impl Default for KioskConfig {
@@ -259,6 +279,7 @@ impl Default for KioskConfig {
         Self {
             max_age_s: 7 * 24 * 3600,
             max_future_s: 300,
+            script: ScriptPolicy::default(),
         }
     }
 }
@@ -400,6 +421,23 @@ impl Config {
         }
         if self.kiosk.max_future_s > 24 * 3600 {
             return invalid("kiosk.max_future_s must be at most 86400");
+        }
+        for (table, policy) in [
+            ("sessions.script", &self.sessions.script),
+            ("kiosk.script", &self.kiosk.script),
+        ] {
+            policy
+                .validate()
+                .map_err(|e| ConfigError::Invalid(format!("{table}.{e}")))?;
+        }
+        self.verification
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("verification: {e}")))?;
+        if !(10..=86_400).contains(&self.signing.verdict_ttl_s) {
+            return invalid("signing.verdict_ttl_s must be 10..=86400");
+        }
+        if self.signing.public_audience.is_empty() {
+            return invalid("signing.public_audience must not be empty");
         }
         if self
             .signing

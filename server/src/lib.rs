@@ -67,6 +67,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", routes::devices::PATH),
     ("delete", routes::devices::ITEM_PATH),
     ("post", routes::kiosk::PATH),
+    ("get", routes::kiosk::POLICY_PATH),
     ("get", routes::jwks::PATH),
     ("get", "/healthz"),
     ("get", "/readyz"),

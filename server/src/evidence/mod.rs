@@ -1,6 +1,7 @@
 //! Evidence verification, shared by the online session route and the kiosk route: read the
-//! multipart submission, check the items against the signed manifest, use the nonce once,
-//! re-run the pipeline, decide, sign the verdict, audit it.
+//! multipart submission, bind it to the issued session, use the nonce once, let the core
+//! verify it ([`liveproof::verify`]: the server's own run of the recording), sign the verdict,
+//! audit it. The server holds transport, keys, storage and signing; every rule is the core's.
 //!
 //! The submission is multipart: part `evidence` is the compact JWS of the manifest
 //! ([`liveproof::evidence`]); every other part is one manifest item, its part name being the
@@ -13,38 +14,34 @@
 //! | (route) unknown session / expired session | 404 `unknown_session` / 410 `session_expired` |
 //! | JWS malformed, `alg` not HS256/EdDSA (`none`), `kid` not the session or a registered device, `alg` not the key's kind, bad signature, revoked device | 401 `malformed_signature`, `unsupported_algorithm`, `unknown_key`, `bad_signature`, `device_revoked` |
 //! | manifest invalid (version, ids, item list) | 422 `invalid_manifest` |
-//! | (route) manifest bound to another session / nonce / script; kiosk `created_ms` outside the window | 422 `session_mismatch`, `nonce_mismatch`, `script_mismatch`, `evidence_too_old`, `evidence_from_future` |
+//! | (route) kiosk `created_ms` outside the window, kiosk script not its policy's draw | 422 `evidence_too_old`, `evidence_from_future`, `script_mismatch` |
 //! | session already verified | 409 `session_already_verified` |
-//! | an item missing, unlisted, or not matching its SHA-256 and size | 422 `missing_item`, `unexpected_item`, `digest_mismatch` |
-//! | no frame, more than one clip or records item, records not JSON | 422 `no_frames`, `too_many_clips`, `invalid_records` |
+//! | (core `admit`) manifest bound to another session / nonce / script; an item missing, unlisted, or not matching its SHA-256 and size; more than one clip; records not JSON; no media; no recording when the policy requires one | 422 `session_mismatch`, `nonce_mismatch`, `script_mismatch`, `missing_item`, `unexpected_item`, `digest_mismatch`, `too_many_clips`, `invalid_records`, `no_frames`, `recording_required` |
 //! | models still loading | 503 |
 //! | nonce already used (any replica) | 409 `nonce_used` |
-//! | a frame or the clip does not decode | 400 (the core's code); the nonce stays spent |
+//! | a frame or the recording does not decode | 400 (the core's code); the nonce stays spent |
 //! | CPU pool saturated | 503 + `Retry-After`; the nonce is given back |
 //!
 //! Every check that an attacker without the signing key could trigger runs before the nonce
-//! is used, so a forged request cannot burn a legitimate client's nonce.
+//! is used, so a forged request cannot burn a legitimate client's nonce. Everything after is
+//! a signed verdict: REAL, FAKE with the rule that failed, or PASSIVE_ONLY.
 
-pub mod claim;
-pub mod rerun;
 pub mod verdict;
 
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::Json;
-use liveproof::challenge::ChallengeAction;
-use liveproof::evidence::{check_items, jws, ItemKind, VerifiedManifest, MAX_ITEMS};
-use liveproof::FrameSummary;
+use liveproof::evidence::{jws, VerifiedManifest, MAX_ITEMS};
+use liveproof::verify::{admit, Issued, Refusal};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::routes::read_bytes;
 use crate::state::store::{AuditEntry, SessionStatus};
 use crate::state::AppState;
-use claim::{check_claim, disagreement};
-use rerun::{rerun, FrameItem, RerunInput};
-use verdict::{decide, ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
+use verdict::{ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
 
 /// Name of the multipart part that carries the signed manifest.
 pub const EVIDENCE_PART: &str = "evidence";
@@ -113,7 +110,16 @@ pub fn unprocessable(code: &'static str, message: impl Into<String>) -> AppError
     AppError::coded(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
-/// Which submission is judged, and how its nonce is kept.
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Evidence(e) => e.into(),
+            other => unprocessable(other.code(), other.to_string()),
+        }
+    }
+}
+
+/// Which submission is judged, for whom, and how its nonce is kept.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub kind: EvidenceKind,
@@ -121,19 +127,22 @@ pub struct Context {
     pub device_id: Option<String>,
     /// The online session whose status follows the verdict.
     pub session_id: Option<String>,
-    /// The script the evidence must satisfy.
-    pub script: Vec<ChallengeAction>,
-    /// Per-challenge timeout for the clip re-run and the claim check, ms.
-    pub timeout_ms: f64,
+    /// The session as the server issued (or, for a kiosk, admitted) it.
+    pub issued: Issued,
+    /// The verdict's `sub`.
+    pub subject: String,
+    /// The verdict's `aud`.
+    pub audience: String,
     /// Nonce namespace (`session`, `device:<id>`) and how long a used nonce is remembered.
     pub nonce_scope: String,
     pub nonce_keep_ms: u64,
+    /// Who created the session (the verdict's `creator`, the audit's principal).
     pub principal: String,
     pub route: &'static str,
 }
 
-/// Checks the items, uses the nonce, re-runs, decides and signs. Returns the response body
-/// `{verdict, result}`.
+/// Binds the bundle to the session, uses the nonce, has the core verify it, signs and audits
+/// the verdict. Returns the response body `{verdict, result}`.
 pub async fn judge(
     state: &AppState,
     request_id: &str,
@@ -142,58 +151,20 @@ pub async fn judge(
     verified: VerifiedManifest,
     items: Vec<(String, Vec<u8>)>,
 ) -> Result<Json<Value>, AppError> {
-    let manifest = verified.manifest;
-    check_items(
-        &manifest,
-        items.iter().map(|(n, d)| (n.as_str(), d.as_slice())),
-    )?;
-    let mut input = RerunInput {
-        frames: Vec::new(),
-        clip: None,
-        script: ctx.script.clone(),
-        timeout_ms: ctx.timeout_ms,
-    };
-    let mut records = None;
-    for (name, bytes) in items {
-        // check_items proved every part is listed exactly once.
-        let Some(item) = manifest.items.iter().find(|i| i.name == name) else {
-            continue;
-        };
-        match item.kind {
-            ItemKind::Frame => input.frames.push(FrameItem {
-                name,
-                t_ms: item.t_ms,
-                bytes,
-            }),
-            ItemKind::Clip if input.clip.is_some() => {
-                return Err(unprocessable(
-                    "too_many_clips",
-                    "a bundle carries at most one clip",
-                ))
-            }
-            ItemKind::Clip => input.clip = Some(bytes),
-            ItemKind::Records => {
-                let parsed: Vec<FrameSummary> = serde_json::from_slice(&bytes).map_err(|e| {
-                    unprocessable(
-                        "invalid_records",
-                        format!("records item `{name}` is not a JSON array of frame records: {e}"),
-                    )
-                })?;
-                records = Some(parsed);
-            }
-        }
-    }
-    if input.frames.is_empty() {
-        return Err(unprocessable(
-            "no_frames",
-            "a bundle needs at least one frame item for the server to analyse",
-        ));
-    }
+    let received_ms = now_ms();
+    // Shared with the pool job without copying the media.
+    let admitted = std::sync::Arc::new(admit(
+        &ctx.issued,
+        &state.config.verification,
+        verified.manifest,
+        items,
+    )?);
     let engine = state.engine()?;
-
+    let pad_threshold = engine.config().pad_threshold;
+    let nonce = &ctx.issued.nonce;
     if !state
         .store
-        .use_nonce(&ctx.nonce_scope, &manifest.nonce, ctx.nonce_keep_ms)
+        .use_nonce(&ctx.nonce_scope, nonce, ctx.nonce_keep_ms)
         .await?
     {
         return Err(AppError::coded(
@@ -203,12 +174,15 @@ pub async fn judge(
         ));
     }
     let limits = state.media_limits.clone();
-    let job = state
-        .pool
-        .run(move || rerun(&engine, &input, &limits))
-        .await;
-    let rerun = match job {
-        Ok(Ok(r)) => r,
+    let job = {
+        let admitted = admitted.clone();
+        state
+            .pool
+            .run(move || admitted.run(&engine, &limits, received_ms))
+            .await
+    };
+    let verdict = match job {
+        Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             // Signed by the key holder but not analysable: the nonce stays spent.
             set_status(state, ctx, SessionStatus::Rejected).await;
@@ -217,10 +191,7 @@ pub async fn judge(
         Err(e) => {
             if matches!(e, AppError::Unavailable { .. }) {
                 // No verdict was produced: let the client retry the same bundle.
-                state
-                    .store
-                    .release_nonce(&ctx.nonce_scope, &manifest.nonce)
-                    .await?;
+                state.store.release_nonce(&ctx.nonce_scope, nonce).await?;
             } else {
                 set_status(state, ctx, SessionStatus::Rejected).await;
             }
@@ -228,44 +199,38 @@ pub async fn judge(
         }
     };
 
-    let challenges_verified = rerun.clip.is_some();
-    let claim = check_claim(&manifest, records.as_deref(), ctx.timeout_ms);
-    let decision = decide(&rerun, &ctx.script, &claim, &manifest.result);
-    let disagreement = disagreement(
-        manifest.result.label != decision.label,
-        records.as_deref(),
-        &rerun.frames,
-    );
+    let manifest = admitted.manifest();
+    let iat = now_ms() / 1000;
     let payload = VerdictPayload {
         iss: state.signer.issuer().to_owned(),
-        sub: manifest.session_id.clone(),
-        iat: crate::clock::now_ms() / 1000,
+        sub: ctx.subject.clone(),
+        aud: ctx.audience.clone(),
+        iat,
+        exp: iat + state.config.signing.verdict_ttl_s,
         jti: request_id.to_owned(),
-        nonce: manifest.nonce.clone(),
+        creator: ctx.principal.clone(),
+        nonce: nonce.clone(),
         kind: ctx.kind,
         device_id: ctx.device_id.clone(),
-        label: decision.label,
-        confidence: decision.confidence,
-        passed: decision.passed,
-        script: ctx.script.clone(),
-        pad_score: rerun.pad_score,
-        challenges_verified,
-        failure: decision.failure,
+        script: ctx.issued.script.clone(),
+        label: verdict.label,
+        passed: verdict.passed,
+        confidence: verdict.confidence,
+        pad_score: verdict.pad_score,
+        checks: verdict.checks,
+        failure: verdict.failure,
         server: ServerSummary {
-            pad_score: rerun.pad_score,
-            pad_threshold: rerun.pad_threshold,
-            frames_analysed: rerun.frames.len(),
-            frames_usable: rerun.frames.iter().filter(|f| f.usable).count(),
-            clip: rerun.clip,
+            recording: verdict.recording,
+            frames: verdict.frames,
+            pad_threshold,
         },
         client: ClientSummary {
             label: manifest.result.label,
             passed: manifest.result.passed.clone(),
             confidence: manifest.result.confidence,
             pad_score: manifest.result.pad_score,
-            claim: (!challenges_verified).then_some(claim),
         },
-        disagreement,
+        disagreement: verdict.disagreement,
         manifest_sha256: manifest_sha256(token),
     };
     let body = serde_json::to_vec(&payload)
@@ -284,7 +249,7 @@ pub async fn judge(
         tracing::warn!(
             session = %payload.sub,
             client = ?payload.client.label,
-            server = ?payload.label,
+            server = payload.label.as_str(),
             frames = payload.disagreement.frames.len(),
             "client and server disagree"
         );
@@ -295,17 +260,14 @@ pub async fn judge(
             request_id: request_id.to_owned(),
             route: ctx.route.into(),
             principal: ctx.principal.clone(),
-            verdict: match payload.label {
-                liveproof::events::Label::Real => "REAL".into(),
-                liveproof::events::Label::Fake => "FAKE".into(),
-            },
+            verdict: payload.label.as_str().into(),
             score: Some(f64::from(payload.confidence)),
             correlation_id: Some(payload.sub.clone()),
             detail: Some(
                 json!({
                     "kind": payload.kind,
                     "device_id": payload.device_id,
-                    "challenges_verified": payload.challenges_verified,
+                    "checks": payload.checks,
                     "failure": result["failure"],
                     "client_label": payload.client.label,
                     "disagreement": result["disagreement"],

@@ -1,17 +1,19 @@
 //! Kiosk devices: `POST /v1/devices` registers a kiosk's Ed25519 public key, `DELETE
-//! /v1/devices/{id}` revokes it. Both take the Bearer JWT of the v2 routes (the relying
-//! party's backend provisions its kiosks).
+//! /v1/devices/{id}` revokes it. Both take the Bearer JWT of the v2 routes with the
+//! administrator scope `devices:admin` in its `scope` claim (403 `insufficient_scope`
+//! otherwise): a device key makes verdicts, so provisioning one is an administrator's act.
 //!
 //! - Register: JSON `{"public_key": "<base64url of the 32 raw key bytes>", "label"?: "..."}`
 //!   → 201 `{device_id, public_key, label, created_at}`. The key must be a valid, non-weak
 //!   Ed25519 point (422 `public_key` otherwise); `label` is at most 128 printable characters.
 //!   The private key never leaves the kiosk.
 //! - Revoke: 200 `{device_id, revoked: true, revoked_at}`, idempotent (the first revocation
-//!   time is kept); unknown id → 404 `unknown_device`. A revoked device's evidence gets 401
+//!   time is kept); unknown id, or a device another owner registered → 404 `unknown_device`
+//!   (a token cannot learn which ids exist elsewhere). A revoked device's evidence gets 401
 //!   `device_revoked`, including bundles it queued offline before the revocation.
 //!
-//! Any valid bearer token may manage any device: the token identifies the relying party's
-//! backend, which is one tenant per deployment. The registering token's `sub` is recorded.
+//! The registering token's `sub` is the device's owner: only a token with the same `sub`
+//! revokes it, and its verdicts are addressed to it (`aud`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -24,7 +26,7 @@ use liveproof::evidence::jws::b64;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::BearerClaims;
+use crate::auth::{BearerClaims, DEVICES_ADMIN_SCOPE};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::state::store::DeviceRecord;
@@ -76,6 +78,7 @@ async fn register(
     claims: BearerClaims,
     body: Result<Json<Registration>, JsonRejection>,
 ) -> Result<impl IntoResponse, AppError> {
+    claims.require_scope(DEVICES_ADMIN_SCOPE)?;
     let Json(req) = body?;
     let public_key = parse_public_key(&req.public_key)?;
     let label = req
@@ -118,15 +121,22 @@ async fn revoke(
     claims: BearerClaims,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, AppError> {
+    claims.require_scope(DEVICES_ADMIN_SCOPE)?;
     let Path(id) = path?;
-    let device = if id.is_empty() || id.len() > 128 {
-        None
-    } else {
-        state.store.revoke_device(&id, now_ms()).await?
-    };
-    let device = device.ok_or_else(|| {
-        AppError::coded(StatusCode::NOT_FOUND, "unknown_device", "no such device")
-    })?;
+    let unknown = || AppError::coded(StatusCode::NOT_FOUND, "unknown_device", "no such device");
+    if id.is_empty() || id.len() > 128 {
+        return Err(unknown());
+    }
+    // Only the owner may revoke; anyone else learns nothing about the id.
+    match state.store.device(&id).await? {
+        Some(d) if d.owner == claims.subject => {}
+        _ => return Err(unknown()),
+    }
+    let device = state
+        .store
+        .revoke_device(&id, now_ms())
+        .await?
+        .ok_or_else(unknown)?;
     tracing::info!(device = %device.id, by = %claims.subject, "device revoked");
     Ok(Json(json!({
         "device_id": device.id,

@@ -2,27 +2,34 @@
 //!
 //! No bearer token: the credential is the bundle's signature, EdDSA with the key of a device
 //! registered through `/v1/devices` (`kid` = device id). A kiosk has no server session, so it
-//! makes its own session id and nonce and draws its own script; the server then requires:
+//! makes its own session id and nonce; everything else comes from server policy:
 //!
 //! - the `kid` names a registered, unrevoked device (401 `unknown_key` / `device_revoked`),
 //!   and the token is EdDSA signed by its key (an HS256 or `none` token is 401 whatever its
 //!   `kid`);
-//! - `created_ms` (the kiosk's clock) is at most `kiosk.max_age_s` old (7 days) and at most
-//!   `kiosk.max_future_s` ahead (5 minutes) (422 `evidence_too_old` / `evidence_from_future`);
+//! - `created_ms` (the kiosk's clock) is at most `kiosk.max_age_s` old and at most
+//!   `kiosk.max_future_s` ahead (422 `evidence_too_old` / `evidence_from_future`);
+//! - the script is the kiosk policy's draw from the bundle's nonce (`[kiosk.script]`; a longer
+//!   draw is accepted), so a kiosk cannot pick easy challenges (422 `script_mismatch`), and the
+//!   server runs it with the policy's per-challenge timeout, whatever the manifest says;
 //! - the nonce is new for that device: used nonces are remembered for the whole acceptance
-//!   window, after which the age rule refuses the bundle anyway (409 `nonce_used`);
-//! - a script of 1–10 challenges (422 `invalid_manifest`), re-run with the core's default
-//!   per-challenge timeout.
+//!   window, after which the age rule refuses the bundle anyway (409 `nonce_used`).
 //!
-//! Then the same checks, re-run and signed verdict as an online session ([`crate::evidence`]);
-//! the verdict's `sub` is the kiosk's session id and `device_id` names the device.
+//! Then the same verification and signed verdict as an online session ([`crate::evidence`]).
+//! The verdict's `sub` is `kiosk:<device id>:<kiosk session id>` (it cannot collide with an
+//! online session's), its `aud` the device's owner, and `device_id` names the device.
+//!
+//! What a device key proves is that a registered kiosk made the bundle; a stolen key lets its
+//! holder post bundles in the kiosk's name (revoke it), but not a REAL verdict without a
+//! recording of a live person performing the drawn script.
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
-use serde_json::Value;
+use liveproof::verify::Issued;
+use serde_json::{json, Value};
 
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
@@ -32,9 +39,24 @@ use crate::middleware::RequestId;
 use crate::state::AppState;
 
 pub const PATH: &str = "/v1/kiosk/evidence";
+/// The kiosk policy, for kiosk pages to draw their scripts with (public: nothing secret).
+pub const POLICY_PATH: &str = "/v1/kiosk/policy";
 
 pub fn router(body_limit: usize) -> Router<AppState> {
-    Router::new().route(PATH, post(submit).layer(DefaultBodyLimit::max(body_limit)))
+    Router::new()
+        .route(PATH, post(submit).layer(DefaultBodyLimit::max(body_limit)))
+        .route(POLICY_PATH, get(policy))
+}
+
+/// `{actions, count, timeout_ms, max_age_s}`: what a kiosk's script and bundles must follow.
+async fn policy(State(state): State<AppState>) -> Json<Value> {
+    let k = &state.config.kiosk;
+    Json(json!({
+        "actions": k.script.actions,
+        "count": k.script.count,
+        "timeout_ms": k.script.timeout_ms,
+        "max_age_s": k.max_age_s,
+    }))
 }
 
 async fn submit(
@@ -88,19 +110,29 @@ async fn submit(
             ),
         ));
     }
-    if m.script.is_empty() || m.script.len() > 10 {
+    if !kiosk.script.admits(m.nonce.as_bytes(), &m.script) {
         return Err(unprocessable(
-            "invalid_manifest",
-            "a kiosk bundle's script has 1..=10 challenges",
+            "script_mismatch",
+            format!(
+                "the script is not this server's kiosk policy drawn from the bundle's nonce \
+                 ({} of {:?})",
+                kiosk.script.count, kiosk.script.actions
+            ),
         ));
     }
     let ctx = Context {
         kind: EvidenceKind::Kiosk,
         device_id: Some(device.id.clone()),
         session_id: None,
-        script: m.script.clone(),
-        // The kiosk's own window, signed in the manifest (validated to (0, 120000] ms).
-        timeout_ms: m.timeout_ms,
+        issued: Issued {
+            session_id: m.session_id.clone(),
+            nonce: m.nonce.clone(),
+            script: m.script.clone(),
+            timeout_ms: kiosk.script.timeout_ms,
+            issued_ms: None,
+        },
+        subject: format!("kiosk:{}:{}", device.id, m.session_id),
+        audience: device.owner.clone(),
         nonce_scope: format!("device:{}", device.id),
         nonce_keep_ms: (kiosk.max_age_s + kiosk.max_future_s) * 1000,
         principal: format!("device:{}", device.id),

@@ -3,22 +3,25 @@
 //! `POST /v1/sessions` (Bearer JWT, or nobody when `[sessions] public = true`, then
 //! rate-limited per client IP) issues a session: an id, a server nonce, a per-session HMAC key
 //! the SDK signs its evidence with (HS256, `kid` = session id), and the challenge script.
-//! The script is drawn by the core from the nonce (`ChallengeSession::new(config,
-//! seed_from_nonce(nonce))`), so the browser SDK given the same nonce, actions and count draws
-//! the identical script; `challenges` in the answer is authoritative. Optional JSON body:
 //!
-//! - `challenges`: the actions to draw from (default: all six; either spelling, any case);
-//! - `count`: how many to draw (default: all of `challenges` when given, else 2; at most the
-//!   number of distinct actions; the core allows 1–10);
-//! - `timeout_ms`: time per challenge (default 8000; the core allows (0, 120000]).
+//! The script comes from server policy only (`[sessions.script]`: actions, count ≥ 2, time
+//! per challenge), drawn by the core from the nonce ([`ScriptPolicy::draw`]), so the browser
+//! SDK given the same nonce draws the identical script; `challenges` in the answer is
+//! authoritative. A public (unauthenticated) creator sends no options (403
+//! `options_not_allowed` otherwise): whoever is being checked must not choose the check. A
+//! relying party (Bearer token) may narrow the policy with an optional JSON body:
+//!
+//! - `challenges`: draw from these actions only (a subset of the policy's; either spelling);
+//! - `count`: more challenges than the policy's count (at most the actions available, 10);
+//! - `timeout_ms`: less time per challenge than the policy's.
 //!
 //! Unknown fields are refused (422), so a misspelt option is not silently ignored. The answer
 //! (201) carries a secret key, so it is sent with `Cache-Control: no-store`.
 //!
 //! `POST /v1/sessions/{id}/evidence` takes the bundle (see [`crate::evidence`]): 404 unknown
-//! session, 410 expired, then the signature with the session's key, then the manifest must
-//! name this session, its nonce and its script (422), and the session must still be pending
-//! (409).
+//! session, 410 expired, then the signature with the session's key, then the session must
+//! still be pending (409), then the core binds the manifest to this session, its nonce and
+//! its script (422) and verifies it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -27,15 +30,16 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use liveproof::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
+use liveproof::challenge::{ChallengeAction, PolicyError, ScriptPolicy, ScriptRequest};
 use liveproof::evidence::{jws, verify_bundle, Alg, VerifyKey};
+use liveproof::verify::Issued;
 use serde_json::{json, Map, Value};
 
 use crate::auth::SessionCreator;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{judge, unprocessable, Context, Submission};
+use crate::evidence::{judge, Context, Submission};
 use crate::middleware::RequestId;
 use crate::random::token;
 use crate::state::store::{SessionRecord, SessionStatus};
@@ -58,16 +62,8 @@ pub fn router(evidence_body_bytes: usize) -> Router<AppState> {
         )
 }
 
-/// The parsed options of a new session.
-#[derive(Debug, Clone, PartialEq)]
-struct Options {
-    actions: Vec<ChallengeAction>,
-    count: usize,
-    timeout_ms: f64,
-}
-
-fn parse_options(body: &[u8]) -> Result<Options, AppError> {
-    let defaults = ChallengeConfig::default();
+/// Parses a relying party's options (every field optional; an empty body asks for nothing).
+fn parse_request(body: &[u8]) -> Result<ScriptRequest, AppError> {
     let object = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -82,9 +78,7 @@ fn parse_options(body: &[u8]) -> Result<Options, AppError> {
             Err(e) => return Err(AppError::bad_request("bad_json", e.to_string())),
         }
     };
-    let mut given = None;
-    let mut count = None;
-    let mut timeout_ms = defaults.timeout_ms;
+    let mut request = ScriptRequest::default();
     for (k, v) in &object {
         match k.as_str() {
             "challenges" => {
@@ -102,18 +96,19 @@ fn parse_options(body: &[u8]) -> Result<Options, AppError> {
                             .map_err(|e| AppError::invalid_field("challenges", e.to_string()))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                given = Some(actions);
+                request.challenges = Some(actions);
             }
             "count" => {
                 let n = v
                     .as_u64()
                     .ok_or_else(|| AppError::invalid_field("count", "must be a whole number"))?;
-                count = Some(usize::try_from(n).unwrap_or(usize::MAX));
+                request.count = Some(usize::try_from(n).unwrap_or(usize::MAX));
             }
             "timeout_ms" => {
-                timeout_ms = v
-                    .as_f64()
-                    .ok_or_else(|| AppError::invalid_field("timeout_ms", "must be a number"))?;
+                request.timeout_ms = Some(
+                    v.as_f64()
+                        .ok_or_else(|| AppError::invalid_field("timeout_ms", "must be a number"))?,
+                );
             }
             other => {
                 return Err(AppError::invalid_field(
@@ -123,45 +118,29 @@ fn parse_options(body: &[u8]) -> Result<Options, AppError> {
             }
         }
     }
-    let actions = given.clone().unwrap_or_else(|| defaults.actions.clone());
-    let mut distinct = actions.clone();
-    distinct.sort();
-    distinct.dedup();
-    let count = count.unwrap_or(if given.is_some() {
-        distinct.len()
-    } else {
-        defaults.count
-    });
-    if count > distinct.len() && !distinct.is_empty() {
-        return Err(AppError::invalid_field(
-            "count",
-            format!(
-                "cannot draw {count} challenges from {} distinct actions",
-                distinct.len()
-            ),
-        ));
-    }
-    Ok(Options {
-        actions,
-        count,
-        timeout_ms,
-    })
+    Ok(request)
 }
 
-/// The core's validation message, put on the field it is about.
-fn core_field_error(e: liveproof::Error) -> AppError {
-    let message = match e {
-        liveproof::Error::InvalidArgument(m) => m,
-        other => other.to_string(),
-    };
-    let field = if message.contains("timeout") {
-        "timeout_ms"
-    } else if message.contains("count") {
-        "count"
-    } else {
-        "challenges"
-    };
-    AppError::invalid_field(field, message)
+/// A policy error, put on the field it is about.
+pub fn policy_field_error(e: PolicyError) -> AppError {
+    AppError::invalid_field(e.field, e.message)
+}
+
+/// The policy a creator gets: the server's, narrowed by a relying party's request.
+fn policy_for(
+    creator: &SessionCreator,
+    policy: &ScriptPolicy,
+    request: &ScriptRequest,
+) -> Result<ScriptPolicy, AppError> {
+    match creator {
+        SessionCreator::Public { .. } if !request.is_empty() => Err(AppError::coded(
+            StatusCode::FORBIDDEN,
+            "options_not_allowed",
+            "a public session follows the server's policy; only a relying party (Bearer token) \
+             may narrow its challenges, count or timeout",
+        )),
+        _ => policy.narrow(request).map_err(policy_field_error),
+    }
 }
 
 async fn create(
@@ -169,27 +148,26 @@ async fn create(
     creator: SessionCreator,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, AppError> {
-    let options = parse_options(&body?)?;
+    let request = parse_request(&body?)?;
+    let policy = policy_for(&creator, &state.config.sessions.script, &request)?;
     let nonce = token(32)?;
-    let config = ChallengeConfig {
-        actions: options.actions,
-        count: options.count,
-        timeout_ms: options.timeout_ms,
-        ..ChallengeConfig::default()
-    };
-    let drawn = ChallengeSession::new(config, seed_from_nonce(nonce.as_bytes()))
-        .map_err(core_field_error)?;
+    let script = policy.draw(nonce.as_bytes()).map_err(policy_field_error)?;
     let mut key = [0u8; 32];
     crate::random::fill(&mut key)?;
     let created_ms = now_ms();
     let ttl_ms = state.config.sessions.ttl_s * 1000;
+    let audience = match &creator {
+        SessionCreator::Bearer(c) => c.subject.clone(),
+        SessionCreator::Public { .. } => state.config.signing.public_audience.clone(),
+    };
     let session = SessionRecord {
         id: uuid::Uuid::new_v4().to_string(),
         nonce,
         key,
-        script: drawn.script().to_vec(),
-        timeout_ms: options.timeout_ms,
+        script,
+        timeout_ms: policy.timeout_ms,
         principal: creator.principal(),
+        audience,
         created_ms,
         expires_ms: created_ms + ttl_ms,
         status: SessionStatus::Pending,
@@ -246,25 +224,6 @@ async fn submit(
     let verified = verify_bundle(&submission.token, |alg, kid| {
         (alg == Alg::HS256 && kid == session.id).then(|| VerifyKey::Hmac(session.key.to_vec()))
     })?;
-    let m = &verified.manifest;
-    if m.session_id != session.id {
-        return Err(unprocessable(
-            "session_mismatch",
-            "the manifest names another session",
-        ));
-    }
-    if m.nonce != session.nonce {
-        return Err(unprocessable(
-            "nonce_mismatch",
-            "the manifest's nonce is not this session's",
-        ));
-    }
-    if m.script != session.script {
-        return Err(unprocessable(
-            "script_mismatch",
-            "the manifest's challenge script is not the one issued with the session",
-        ));
-    }
     if session.status != SessionStatus::Pending {
         return Err(AppError::coded(
             StatusCode::CONFLICT,
@@ -276,8 +235,15 @@ async fn submit(
         kind: EvidenceKind::Session,
         device_id: None,
         session_id: Some(session.id.clone()),
-        script: session.script.clone(),
-        timeout_ms: session.timeout_ms,
+        issued: Issued {
+            session_id: session.id.clone(),
+            nonce: session.nonce.clone(),
+            script: session.script.clone(),
+            timeout_ms: session.timeout_ms,
+            issued_ms: Some(session.created_ms),
+        },
+        subject: session.id.clone(),
+        audience: session.audience.clone(),
         nonce_scope: "session".into(),
         nonce_keep_ms: session.keep_until_ms().saturating_sub(now_ms()),
         principal: session.principal.clone(),
@@ -297,6 +263,7 @@ async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::BearerClaims;
 
     fn field_of(e: AppError) -> String {
         match e {
@@ -306,42 +273,49 @@ mod tests {
     }
 
     #[test]
-    fn options_default_and_validate() {
-        let o = parse_options(b"").unwrap();
-        assert_eq!(o.count, 2);
-        assert_eq!(o.actions.len(), 6);
-        let o = parse_options(br#"{"challenges":["blink","LOOK_LEFT"]}"#).unwrap();
-        assert_eq!(o.count, 2);
+    fn requests_parse_and_only_a_relying_party_may_narrow_the_policy() {
+        assert!(parse_request(b"").unwrap().is_empty());
+        let r = parse_request(br#"{"challenges":["blink","LOOK_LEFT"],"count":2}"#).unwrap();
         assert_eq!(
-            o.actions,
-            vec![ChallengeAction::Blink, ChallengeAction::LookLeft]
+            r.challenges,
+            Some(vec![ChallengeAction::Blink, ChallengeAction::LookLeft])
         );
-        let e = parse_options(br#"{"challenges":["BLINK"],"count":2}"#).unwrap_err();
-        assert_eq!(field_of(e), "count");
         assert_eq!(
-            field_of(parse_options(br#"{"challenges":["WINK"]}"#).unwrap_err()),
+            field_of(parse_request(br#"{"challenges":["WINK"]}"#).unwrap_err()),
             "challenges"
         );
+        assert_eq!(field_of(parse_request(br#"{"count":-1}"#).unwrap_err()), "count");
         assert_eq!(
-            field_of(parse_options(br#"{"count":-1}"#).unwrap_err()),
-            "count"
-        );
-        assert_eq!(
-            field_of(parse_options(br#"{"challenge":[]}"#).unwrap_err()),
+            field_of(parse_request(br#"{"challenge":[]}"#).unwrap_err()),
             "challenge"
         );
         assert!(matches!(
-            parse_options(b"[1]").unwrap_err(),
+            parse_request(b"[1]").unwrap_err(),
             AppError::BadRequest { .. }
         ));
-        let bad_timeout = ChallengeSession::new(
-            ChallengeConfig {
-                timeout_ms: -1.0,
-                ..ChallengeConfig::default()
-            },
-            [0; 32],
-        )
-        .unwrap_err();
-        assert_eq!(field_of(core_field_error(bad_timeout)), "timeout_ms");
+
+        let policy = ScriptPolicy::default();
+        let public = SessionCreator::Public { ip: "1.2.3.4".into() };
+        let rp = SessionCreator::Bearer(BearerClaims {
+            subject: "bank".into(),
+            ..BearerClaims::default()
+        });
+        assert_eq!(policy_for(&public, &policy, &r0()).unwrap(), policy);
+        let asked = parse_request(br#"{"challenges":["BLINK"],"count":1,"timeout_ms":120000}"#)
+            .unwrap();
+        assert!(matches!(
+            policy_for(&public, &policy, &asked).unwrap_err(),
+            AppError::Coded { code: "options_not_allowed", .. }
+        ));
+        // Even a relying party cannot loosen the policy.
+        assert_eq!(field_of(policy_for(&rp, &policy, &asked).unwrap_err()), "count");
+        let fine = parse_request(br#"{"challenges":["BLINK","SMILE"],"timeout_ms":5000}"#).unwrap();
+        let narrowed = policy_for(&rp, &policy, &fine).unwrap();
+        assert_eq!(narrowed.count, 2);
+        assert_eq!(narrowed.timeout_ms, 5000.0);
+    }
+
+    fn r0() -> ScriptRequest {
+        ScriptRequest::default()
     }
 }

@@ -1,19 +1,24 @@
 //! `GET /ws/liveness`: the WebSocket liveness workflow of seed 003. The client streams camera
-//! frames; the server runs the core's [`ChallengeSession`] over them and answers with the
-//! core's [`Event`]s, unchanged (`phase`, `frame_result`, `challenge_start`,
-//! `challenge_result`, `final_result`, `guidance`). The message contract is
+//! frames; the server drives the core's [`LiveCheck`] over them exactly as the SDK does (the
+//! same tracking schedule and rules as the server's run of a recording, `[verification]`) and
+//! answers with the core's [`Event`]s, unchanged (`phase`, `frame_result`, `challenge_start`,
+//! `challenge_result`, `final_result`, `guidance`). The server prompts each challenge when its
+//! session decides to and judges the frames as they arrive: this is the server's own run, so
+//! its `final_result` follows the same rules as a verdict. The message contract is
 //! `server/asyncapi.json`; in short:
 //!
 //! - auth: the v1/v2 Bearer JWT, in `Authorization` or, for browsers, `?token=`; checked
 //!   before the upgrade (401 as on `/liveness`, 503 while the models load).
-//! - client → server: text `{"type":"start", "challenges"?, "count"?, "seed"?, "unique_id"?}`
-//!   once; then frames, primarily text `{"type":"frame","t_ms":n,"image":"<base64 JPEG/PNG>"}`
-//!   with the client's capture time, or binary JPEG/PNG bytes stamped with the server's
-//!   receive time since `start` (one kind per session); `{"type":"stop"}` ends the stream.
-//! - script: `challenges` alone is the exact script; with `count`, `count` of them are drawn;
-//!   without `challenges`, `count` (default 2) are drawn from every action. Draws use a
-//!   server-generated nonce, or `seed` when given (reproducible; a deployment that needs an
-//!   unpredictable script must not let clients choose it).
+//! - client → server: text `{"type":"start", "challenges"?, "count"?, "timeout_ms"?,
+//!   "unique_id"?}` once; then frames, primarily text
+//!   `{"type":"frame","t_ms":n,"image":"<base64 JPEG/PNG>"}` with the client's capture time, or
+//!   binary JPEG/PNG bytes stamped with the server's receive time since `start` (one kind per
+//!   session); `{"type":"stop"}` ends the stream.
+//! - script: the server's policy (`[sessions.script]`), drawn from a nonce the server makes.
+//!   The relying party (this route's bearer token) may narrow it as on `POST /v1/sessions`:
+//!   `challenges` = the actions to draw from, `count` = more challenges, `timeout_ms` = less
+//!   time. A client-chosen `seed` is refused (1007 `bad_start`): it would let the client pick
+//!   its script.
 //! - frames are analysed one at a time, in order, on the shared CPU pool; a frame that finds
 //!   the pool busy is dropped (no event), as a camera drops frames, never queued. Reading
 //!   pauses while a frame is analysed, so a fast client is slowed by TCP back-pressure.
@@ -36,9 +41,9 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
-use liveproof::challenge::{seed_from_nonce, ChallengeAction, ChallengeConfig, ChallengeSession};
-use liveproof::events::{Event, Label};
-use liveproof::{decode_image, Engine, FrameRecord, ImageLimits};
+use liveproof::challenge::{ChallengeAction, ChallengeConfig, ScriptRequest};
+use liveproof::events::Event;
+use liveproof::{decode_image, Engine, ImageLimits, LiveCheck, LiveConfig};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
@@ -107,12 +112,13 @@ fn violation(close: u16, code: &'static str, message: impl Into<String>) -> Viol
     }
 }
 
-/// `start` (unknown fields are ignored, as on the multipart routes).
+/// `start` (unknown fields are ignored, as on the multipart routes; `seed` is refused).
 #[derive(Debug, Deserialize)]
 struct Start {
     challenges: Option<Vec<ChallengeAction>>,
     count: Option<usize>,
-    seed: Option<String>,
+    timeout_ms: Option<f64>,
+    seed: Option<serde_json::Value>,
     unique_id: Option<String>,
 }
 
@@ -131,7 +137,8 @@ enum Clock {
 }
 
 struct Live {
-    session: ChallengeSession,
+    /// Shared with the pool job analysing the current frame (one at a time).
+    check: Arc<std::sync::Mutex<LiveCheck>>,
     started: Instant,
     clock: Option<Clock>,
     last_t: f64,
@@ -210,7 +217,7 @@ impl Connection {
                 Step::Continue => {}
                 Step::Gone => {
                     match &live {
-                        Some(l) if !l.session.is_done() => tracing::info!(
+                        Some(l) if !l.is_done() => tracing::info!(
                             frames = l.frames,
                             "client disconnected mid-session; session abandoned"
                         ),
@@ -224,7 +231,7 @@ impl Connection {
                 }
                 Step::Finish(reason) => {
                     if let Some(l) = live.as_mut() {
-                        let tail = l.session.finish();
+                        let tail = l.lock().finish();
                         if !self.send_events(&tail).await {
                             return;
                         }
@@ -331,12 +338,13 @@ impl Connection {
 
         let engine = self.engine.clone();
         let image_limits: ImageLimits = self.state.media_limits.image.clone();
-        let stages = l.session.stages_for_next_frame();
-        let job = move || -> liveproof::Result<FrameRecord> {
+        let check = l.check.clone();
+        let job = move || -> liveproof::Result<Vec<Event>> {
             let frame = decode_image(&bytes, &image_limits)?;
-            engine.analyze(&frame.as_ref(), t_ms, stages)
+            let mut check = check.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(check.process(&engine, &frame.as_ref(), t_ms)?.events)
         };
-        let record = match self.state.pool.try_run(job).await {
+        let events = match self.state.pool.try_run(job).await {
             Ok(None) => {
                 l.dropped += 1;
                 tracing::debug!(t_ms, "pool busy; frame dropped");
@@ -359,11 +367,10 @@ impl Connection {
                 return Err(internal());
             }
         };
-        let events = l.session.push(&record);
         if !self.send_events(&events).await {
             return Ok(Step::Gone);
         }
-        if l.session.is_done() {
+        if l.is_done() {
             return Ok(Step::Decided);
         }
         Ok(at_frame_limit(l, limits))
@@ -378,30 +385,43 @@ impl Connection {
                 ));
             }
         }
-        if s.seed.as_ref().is_some_and(|x| x.len() > 256) {
-            return Err(bad("seed must be at most 256 bytes".into()));
+        if s.seed.is_some() {
+            return Err(bad(
+                "seed is not accepted: the server draws the script from its own nonce".into(),
+            ));
         }
-        let mut config = ChallengeConfig::default();
-        let session = match (s.challenges, s.count) {
-            (Some(script), None) => ChallengeSession::with_script(config, script),
-            (pool, count) => {
-                if let Some(pool) = pool {
-                    config.actions = pool;
-                }
-                if let Some(n) = count {
-                    config.count = n;
-                }
-                let seed = match &s.seed {
-                    Some(seed) => seed_from_nonce(seed.as_bytes()),
-                    None => seed_from_nonce(uuid::Uuid::new_v4().as_bytes()),
-                };
-                ChallengeSession::new(config, seed)
-            }
-        }
-        .map_err(|e| bad(e.to_string()))?;
-        tracing::info!(script = ?session.script(), unique_id = s.unique_id.as_deref(), "session started");
-        Ok(Live {
+        let request = ScriptRequest {
+            challenges: s.challenges,
+            count: s.count,
+            timeout_ms: s.timeout_ms,
+        };
+        let policy = self
+            .state
+            .config
+            .sessions
+            .script
+            .narrow(&request)
+            .map_err(|e| bad(e.to_string()))?;
+        let nonce = crate::random::token(32).map_err(|_| internal())?;
+        let base = ChallengeConfig {
+            pad_threshold: self.engine.config().pad_threshold,
+            ..ChallengeConfig::default()
+        };
+        let session = policy
+            .session(&base, nonce.as_bytes())
+            .map_err(|e| bad(e.to_string()))?;
+        let script: Vec<ChallengeAction> = session.script().to_vec();
+        let check = LiveCheck::new(
             session,
+            LiveConfig {
+                detect_every: self.state.config.verification.detect_every,
+                evidence: None,
+            },
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        tracing::info!(script = ?script, unique_id = s.unique_id.as_deref(), "session started");
+        Ok(Live {
+            check: Arc::new(std::sync::Mutex::new(check)),
             started: Instant::now(),
             clock: None,
             last_t: f64::NEG_INFINITY,
@@ -425,11 +445,9 @@ impl Connection {
     /// Audits the verdict (if any) and closes normally.
     async fn conclude(&mut self, live: &Option<Live>, reason: &'static str) {
         if let Some(l) = live {
-            if let Some(o) = l.session.outcome() {
-                let verdict = match o.label {
-                    Label::Real => "REAL",
-                    Label::Fake => "FAKE",
-                };
+            let outcome = l.lock().outcome().cloned();
+            if let Some(o) = outcome {
+                let verdict = o.label.as_str();
                 tracing::info!(
                     verdict,
                     confidence = o.confidence,
@@ -499,6 +517,16 @@ impl Connection {
             }
         })
         .await;
+    }
+}
+
+impl Live {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LiveCheck> {
+        self.check.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_done(&self) -> bool {
+        self.lock().session().is_done()
     }
 }
 

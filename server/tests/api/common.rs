@@ -35,12 +35,19 @@ pub fn engine() -> Arc<Engine> {
         .clone()
 }
 
-/// A file under ../shared/media (or $LIVEPROOF_MEDIA).
-pub fn media(rel: &str) -> Vec<u8> {
-    let root = std::env::var_os("LIVEPROOF_MEDIA")
+/// ../shared/media (or $LIVEPROOF_MEDIA).
+pub fn media_root() -> String {
+    std::env::var_os("LIVEPROOF_MEDIA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/media"));
-    std::fs::read(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/media"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A file under [`media_root`].
+pub fn media(rel: &str) -> Vec<u8> {
+    let path = PathBuf::from(media_root()).join(rel);
+    std::fs::read(path).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn key(app: (&str, &str), quota: Option<u64>) -> ApiKeyConfig {
@@ -175,12 +182,22 @@ pub fn hs_token(claims: Value, secret: &str, alg: Algorithm) -> String {
 
 /// A valid bearer header value for the default config.
 pub fn bearer() -> String {
+    bearer_for("tester", "")
+}
+
+/// A bearer header value for `sub` with these scopes (space-separated).
+pub fn bearer_for(sub: &str, scope: &str) -> String {
     let t = hs_token(
-        serde_json::json!({"sub": "tester", "exp": now() + 600}),
+        serde_json::json!({"sub": sub, "scope": scope, "exp": now() + 600}),
         SECRET,
         Algorithm::HS256,
     );
     format!("Bearer {t}")
+}
+
+/// An administrator's bearer header value (may register and revoke kiosks).
+pub fn admin_bearer() -> String {
+    bearer_for("operator", "devices:admin")
 }
 
 /// A blank (faceless) grey PNG of this size.

@@ -1,12 +1,13 @@
-//! `POST /v1/sessions/{id}/evidence` end to end: bundles recorded and signed on the client side
-//! with the core (see `bundles`), verified and re-run by the server, verdicts checked against
-//! the JWKS key; then every way a submission can be wrong, each with its status, and the
-//! server still serving afterwards.
+//! `POST /v1/sessions/{id}/evidence`, the honest path: bundles recorded and signed on the
+//! client side with the core (see `bundles`), verified by the server's own run of the
+//! recording, verdicts checked against the JWKS key; then every way a submission can be
+//! malformed, each with its status, and the server still serving afterwards. The attacks a key
+//! holder can make are in `attacks`.
 
 use axum::http::StatusCode;
-use liveproof::challenge::ChallengeAction;
 use liveproof::events::Label;
 use liveproof::evidence::{jws, SignKey};
+use liveproof::verify::WithoutRecording;
 use liveproof_server::app;
 use liveproof_server::state::store::{SessionRecord, SessionStatus};
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::bundles::*;
 use crate::common::*;
 
-fn assert_code(r: &Reply, status: StatusCode, code: &str) {
+pub fn assert_code(r: &Reply, status: StatusCode, code: &str) {
     assert_eq!(r.status, status, "{}", r.json);
     assert_eq!(r.json["detail"]["code"], code, "{}", r.json);
     assert!(r.json["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -23,17 +24,14 @@ fn assert_code(r: &Reply, status: StatusCode, code: &str) {
 }
 
 #[tokio::test]
-async fn a_live_blink_gets_a_real_verdict_signed_by_the_jwks_key_and_its_nonce_works_once() {
-    let state = state_with(config()).await;
+async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once() {
+    let state = state_with(policy_config()).await;
     let app = app(state.clone());
-    let s = create_session(&app, blink_options()).await;
-    assert_eq!(s.json["challenges"], json!(["BLINK"]));
-    let b = bundle(Clip::LiveBlink, &s.id, &s.nonce);
-    assert_eq!(
-        b.manifest.result.label,
-        Label::Real,
-        "the client's own result"
-    );
+    let s = create_session(&app, json!({})).await;
+    let script = script_of(&s);
+    assert_eq!(script.len(), 2, "the policy's count");
+    let b = bundle(Clip::BlinkSmile, &s);
+    assert_eq!(b.manifest.result.label, Label::Real, "the client's own result");
     let token = sign_hmac(&b, &s.id, &s.key);
 
     // The same bundle twice at once: the nonce is used exactly once. (Both requests pass the
@@ -63,30 +61,56 @@ async fn a_live_blink_gets_a_real_verdict_signed_by_the_jwks_key_and_its_nonce_w
     assert_eq!(result["label"], "REAL", "{result}");
     assert_eq!(result["iss"], "liveproof-server");
     assert_eq!(result["sub"], s.id.as_str());
+    assert_eq!(result["aud"], "tester", "the relying party that created it");
+    assert_eq!(result["creator"], "tester");
     assert_eq!(result["nonce"], s.nonce.as_str());
     assert_eq!(result["kind"], "session");
-    assert_eq!(result["passed"], json!(["BLINK"]));
-    assert_eq!(result["script"], json!(["BLINK"]));
-    assert_eq!(result["challenges_verified"], false);
+    let iat = result["iat"].as_u64().unwrap();
+    assert!(iat >= now_ms() / 1000 - 60);
+    assert_eq!(result["exp"].as_u64().unwrap(), iat + 300, "a short lifetime");
+    assert_eq!(result["script"], json!(script));
+    assert_eq!(result["passed"], json!(script), "what the server saw");
+    assert_eq!(
+        result["checks"],
+        json!({"pad": "server", "identity": "server", "challenges": "server"})
+    );
     assert_eq!(result["failure"], Value::Null);
-    assert_eq!(result["client"]["label"], "REAL");
-    assert_eq!(result["client"]["claim"]["accepted"], true, "{result}");
     let pad = result["pad_score"].as_f64().unwrap();
     assert!(pad >= 0.5, "{pad}");
     assert!((result["confidence"].as_f64().unwrap() - pad).abs() < 1e-6);
-    assert_eq!(
-        result["server"]["frames_analysed"].as_u64().unwrap() as usize,
-        b.manifest.items.len() - 1,
-        "every frame item was analysed"
-    );
-    // Client and server agree: the re-run reproduces the client's scores.
-    assert_eq!(result["disagreement"]["any"], false, "{result}");
-    assert!(result["disagreement"]["max_pad_delta"].as_f64().unwrap() < 0.1);
+
+    // The server's own frame count and timings, on the recording's time base.
+    let rec = &result["server"]["recording"];
+    assert_eq!(rec["codec"], "h264");
+    let analysed = rec["frames_analysed"].as_u64().unwrap();
+    assert!(analysed >= 20, "{rec}");
+    assert!(rec["frames_decoded"].as_u64().unwrap() > analysed, "the tail is only decoded");
+    assert!((rec["duration_ms"].as_f64().unwrap() - 7240.0).abs() < 200.0, "{rec}");
+    assert_eq!(rec["analysis_fps"], 15.0);
+    assert_eq!(rec["detect_every"], 3);
+    let timings = rec["outcome"]["challenges"].as_array().unwrap();
+    assert_eq!(timings.len(), 2);
+    assert!(timings.iter().all(|t| t["status"] == "passed"));
+    let decided = rec["decided_at_ms"].as_f64().unwrap();
+    assert_eq!(timings[1]["ended_ms"].as_f64().unwrap(), decided);
+    let stats = &rec["outcome"]["stats"];
+    assert!(stats["identity_compared"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(stats["identity_min"].as_f64().unwrap() >= 0.3, "{stats}");
+    assert_eq!(stats["frames_unusable"], 0, "{stats}");
+    assert_eq!(result["server"]["frames"]["submitted"], b.manifest.items.len() - 2);
+    assert_eq!(result["server"]["frames"]["analysed"], json!([]), "the frames are audit only");
+
+    // Client and server agree: the SDK's frames are found in the recording with their scores.
+    let d = &result["disagreement"];
+    assert_eq!(d["any"], false, "{d}");
+    assert_eq!(d["frames_compared"], d["frames_in_recording"], "{d}");
+    assert!(d["frames_compared"].as_u64().unwrap() >= 3, "{d}");
+    assert!(d["max_pad_delta"].as_f64().unwrap() < 1e-3, "{d}");
+    assert_eq!(result["client"]["label"], "REAL");
     assert_eq!(
         result["manifest_sha256"],
         hex::encode(Sha256::digest(b.manifest.to_bytes()))
     );
-    assert!(result["iat"].as_u64().unwrap() >= now_ms() / 1000 - 60);
 
     // Afterwards the session is spent.
     let r = send(&app, evidence_request(&s.evidence_url, &token, &b)).await;
@@ -99,79 +123,84 @@ async fn a_live_blink_gets_a_real_verdict_signed_by_the_jwks_key_and_its_nonce_w
     let entry = &audit[0];
     assert_eq!(entry.route, "/v1/sessions/{id}/evidence");
     assert_eq!(entry.verdict, "REAL");
+    assert_eq!(entry.principal, "tester");
     assert_eq!(entry.correlation_id.as_deref(), Some(s.id.as_str()));
     let detail: Value = serde_json::from_str(entry.detail.as_deref().unwrap()).unwrap();
     assert_eq!(detail["disagreement"]["any"], false);
-    assert_eq!(detail["challenges_verified"], false);
+    assert_eq!(detail["checks"]["challenges"], "server");
 }
 
 #[tokio::test]
-async fn with_a_clip_the_server_runs_the_challenges_itself() {
-    let app = router().await;
-    let s = create_session(&app, blink_options()).await;
-    let b = bundle_with_clip(Clip::LiveBlink, &s.id, &s.nonce);
-    let token = sign_hmac(&b, &s.id, &s.key);
-    let r = send(&app, evidence_request(&s.evidence_url, &token, &b)).await;
+async fn without_a_recording_the_verdict_is_passive_only_or_refused_by_policy() {
+    let app = router_with(policy_config()).await;
+    let s = create_session(&app, json!({})).await;
+    let b = bundle_without_recording(Clip::BlinkSmile, &s);
+    assert_eq!(b.manifest.result.passed.len(), 2, "the client claims both");
+    let r = submit(&app, &s, &b).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     let result = &r.json["result"];
-    assert_eq!(result["label"], "REAL", "{result}");
-    assert_eq!(result["challenges_verified"], true);
-    let clip = &result["server"]["clip"];
-    assert_eq!(clip["label"], "REAL", "{clip}");
-    assert_eq!(clip["passed"], json!(["BLINK"]));
-    assert!(clip["similarity"].as_f64().unwrap() >= 0.4, "{clip}");
-    assert!(result["client"].get("claim").is_none(), "no claim needed");
+    assert_eq!(result["label"], "PASSIVE_ONLY", "{result}");
+    assert_eq!(result["passed"], json!([]), "no challenge was seen by the server");
+    assert_eq!(result["confidence"], 0.0);
+    assert_eq!(
+        result["checks"],
+        json!({"pad": "server", "identity": "server", "challenges": "none"})
+    );
+    assert_eq!(result["failure"], Value::Null);
+    assert_eq!(result["server"]["recording"], Value::Null);
+    let frames = &result["server"]["frames"];
+    let analysed = frames["analysed"].as_array().unwrap();
+    assert_eq!(analysed.len(), b.manifest.items.len() - 1, "every frame item");
+    assert!(analysed.iter().all(|f| f["faces"] == 1), "{frames}");
+    assert!(frames["stats"]["pad_score"].as_f64().unwrap() >= 0.5, "{frames}");
+    // The client's REAL agrees with frames that pass the passive rules.
+    assert_eq!(result["disagreement"]["label"], false, "{result}");
+
+    // A policy that requires the recording refuses the bundle before using the nonce.
+    let mut c = policy_config();
+    c.verification.without_recording = WithoutRecording::Refuse;
+    let app = router_with(c).await;
+    let s = create_session(&app, json!({})).await;
+    let r = submit(&app, &s, &bundle_without_recording(Clip::BlinkSmile, &s)).await;
+    assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "recording_required");
+    let r = submit(&app, &s, &bundle(Clip::BlinkSmile, &s)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["result"]["label"], "REAL");
 }
 
-/// A client that lies (claims REAL, the blink passed, and near-perfect per-frame scores) about
-/// a phone replay, with the replay clip attached: the server decides FAKE from its own re-run
-/// and records the disagreement.
+/// A client that lies (claims REAL, every challenge passed, near-perfect per-frame scores)
+/// about a phone replay, with the replay as its recording: the server decides FAKE from its
+/// own run and records the lie.
 #[tokio::test]
 async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_recorded() {
-    let state = state_with(config()).await;
+    let state = state_with(policy_config()).await;
     let app = app(state.clone());
-    let s = create_session(&app, blink_options()).await;
-    let mut b = bundle_with_clip(Clip::PhoneReplay, &s.id, &s.nonce);
-    assert_eq!(
-        b.manifest.result.label,
-        Label::Fake,
-        "the honest client says FAKE"
-    );
+    let s = create_session(&app, json!({})).await;
+    let mut b = bundle(Clip::PhoneReplay, &s);
+    assert_eq!(b.manifest.result.label, Label::Fake, "the honest client says FAKE");
     b.manifest.result.label = Label::Real;
-    b.manifest.result.passed = vec![ChallengeAction::Blink];
-    let records_at = b
-        .manifest
-        .items
-        .iter()
-        .position(|i| i.name == "records.json")
-        .unwrap();
-    let mut records: Vec<Value> = serde_json::from_slice(&b.data[records_at]).unwrap();
+    b.manifest.result.passed = script_of(&s);
+    let mut records: Vec<Value> = serde_json::from_slice(&b.data[records_index(&b)]).unwrap();
     for r in &mut records {
         if r["pad"].is_object() {
             r["pad"]["real"] = json!(0.99);
         }
     }
-    replace_item(
-        &mut b,
-        "records.json",
-        serde_json::to_vec(&records).unwrap(),
-    );
-    let token = sign_hmac(&b, &s.id, &s.key);
+    replace_item(&mut b, "records.json", serde_json::to_vec(&records).unwrap());
 
-    let r = send(&app, evidence_request(&s.evidence_url, &token, &b)).await;
+    let r = submit(&app, &s, &b).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     let result = &r.json["result"];
     assert_eq!(result["label"], "FAKE", "{result}");
-    assert_eq!(result["failure"]["reason"], "spoof", "{result}");
-    assert!(result["pad_score"].as_f64().unwrap() < 0.5);
-    assert_eq!(result["challenges_verified"], true);
-    assert_eq!(result["server"]["clip"]["label"], "FAKE");
+    assert_eq!(result["passed"], json!([]), "{result}");
+    assert!(result["pad_score"].as_f64().unwrap() < 0.01, "{result}");
+    assert!(result["failure"]["reason"].is_string(), "{result}");
     let d = &result["disagreement"];
-    assert_eq!(d["any"], true);
-    assert_eq!(d["label"], true);
+    assert_eq!((d["any"].clone(), d["label"].clone(), d["passed"].clone()), (json!(true), json!(true), json!(true)));
     let frames = d["frames"].as_array().unwrap();
     assert!(!frames.is_empty(), "{d}");
-    assert!(frames.iter().all(|f| f["client_pad"] == json!(0.99)));
+    assert!(frames.iter().all(|f| f["client_pad"] == json!(0.99)), "{d}");
+    assert!(d["max_pad_delta"].as_f64().unwrap() > 0.9, "{d}");
 
     let audit = state.store.audit_tail(1).await.unwrap();
     assert_eq!(audit[0].verdict, "FAKE");
@@ -180,15 +209,23 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
     assert_eq!(detail["client_label"], "REAL");
 }
 
+pub fn records_index(b: &liveproof::evidence::Bundle) -> usize {
+    b.manifest
+        .items
+        .iter()
+        .position(|i| i.name == "records.json")
+        .unwrap()
+}
+
 #[tokio::test]
 async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
-    let mut c = config();
+    let mut c = policy_config();
     c.limits.evidence_body_bytes = 8 * 1024 * 1024;
     let state = state_with(c).await;
     let app = app(state.clone());
-    let a = create_session(&app, blink_options()).await;
-    let other = create_session(&app, blink_options()).await;
-    let b = bundle(Clip::LiveBlink, &a.id, &a.nonce);
+    let a = create_session(&app, json!({})).await;
+    let other = create_session(&app, json!({})).await;
+    let b = bundle(Clip::BlinkSmile, &a);
     let good = sign_hmac(&b, &a.id, &a.key);
     let url = a.evidence_url.as_str();
     let post = |token: String, bundle: &liveproof::evidence::Bundle, url: &str| {
@@ -206,15 +243,21 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
         id: uuid::Uuid::new_v4().to_string(),
         nonce: "expired-nonce".into(),
         key: [1; 32],
-        script: vec![ChallengeAction::Blink],
+        script: script_of(&a),
         timeout_ms: 8000.0,
         principal: "tester".into(),
+        audience: "tester".into(),
         created_ms: now_ms() - 20 * 60_000,
         expires_ms: now_ms() - 10 * 60_000,
         status: SessionStatus::Pending,
     };
     state.store.create_session(&expired).await.unwrap();
-    let eb = bundle(Clip::LiveBlink, &expired.id, &expired.nonce);
+    let eb = bundle_of(
+        &recorded(Clip::BlinkSmile, &expired.script),
+        &expired.id,
+        &expired.nonce,
+        None,
+    );
     let r = send(
         &app,
         post(
@@ -253,18 +296,19 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
     assert_code(&r, StatusCode::UNAUTHORIZED, "malformed_signature");
 
     // Correctly signed, but bound to another session, nonce or script.
-    let bo = bundle(Clip::LiveBlink, &other.id, &other.nonce);
+    let bo = bundle(Clip::BlinkSmile, &other);
     let r = send(&app, post(sign_hmac(&bo, &a.id, &a.key), &bo, url)).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "session_mismatch");
-    let bn = bundle(Clip::LiveBlink, &a.id, "a-nonce-of-my-choosing");
+    let mut bn = b.clone();
+    bn.manifest.nonce = "a-nonce-of-my-choosing".into();
     let r = send(&app, post(sign_hmac(&bn, &a.id, &a.key), &bn, url)).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "nonce_mismatch");
     let mut bs = b.clone();
-    bs.manifest.script = vec![ChallengeAction::Smile];
+    bs.manifest.script.reverse();
     let r = send(&app, post(sign_hmac(&bs, &a.id, &a.key), &bs, url)).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "script_mismatch");
 
-    // Items: tampered, missing, extra.
+    // Items: tampered, missing, extra, two recordings.
     let names: Vec<&str> = b.manifest.items.iter().map(|i| i.name.as_str()).collect();
     let mut tampered = b.data[0].clone();
     tampered[200] ^= 0x01;
@@ -283,6 +327,16 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
     let r = send(&app, evidence_request_with(url, &good, &items)).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "unexpected_item");
     items.pop();
+    let mut two = b.clone();
+    let clip = two.manifest.items.last().unwrap().clone();
+    let data = two.data.last().unwrap().clone();
+    two.manifest.items.push(liveproof::evidence::Item {
+        name: "clip2.mp4".into(),
+        ..clip
+    });
+    two.data.push(data);
+    let r = send(&app, post(sign_hmac(&two, &a.id, &a.key), &two, url)).await;
+    assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "too_many_clips");
 
     // Malformed requests: no signed manifest, an oversized body.
     let r = send(
@@ -298,6 +352,16 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
     )
     .await;
     assert_code(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+
+    // A recording that does not decode: a 400 with the core's code, the nonce spent.
+    let c = create_session(&app, json!({})).await;
+    let mut broken = bundle(Clip::BlinkSmile, &c);
+    let last = broken.manifest.items.last().unwrap().name.clone();
+    replace_item(&mut broken, &last, b"\x1aE\xdf\xa3 not a webm".to_vec());
+    let r = submit(&app, &c, &broken).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let r = submit(&app, &c, &bundle(Clip::BlinkSmile, &c)).await;
+    assert_code(&r, StatusCode::CONFLICT, "session_already_verified");
 
     // None of that spent the nonce: the genuine submission still works.
     let r = send(&app, evidence_request(url, &good, &b)).await;

@@ -1,6 +1,8 @@
-//! Kiosk devices (`/v1/devices`) and offline bundles (`/v1/kiosk/evidence`): registration,
-//! an EdDSA-signed bundle verified and re-run, its nonce refused the second time, the time
-//! window, algorithm confusion, revocation; and the server keeps serving throughout.
+//! Kiosk devices (`/v1/devices`) and offline bundles (`/v1/kiosk/evidence`): registration by
+//! an administrator, an EdDSA-signed bundle verified from its recording, its nonce refused the
+//! second time, the time window, the script the policy draws from the kiosk's nonce, algorithm
+//! confusion, revocation by the owner only, a subject that cannot collide with an online
+//! session's; and the server keeps serving throughout.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -27,7 +29,7 @@ async fn register(app: &Router, key: &SigningKey) -> String {
     let r = send(
         app,
         register_request(
-            Some(&bearer()),
+            Some(&admin_bearer()),
             json!({"public_key": jws::b64(key.verifying_key().as_bytes()), "label": "lobby kiosk"}),
         ),
     )
@@ -39,17 +41,9 @@ async fn register(app: &Router, key: &SigningKey) -> String {
     id
 }
 
-/// A kiosk's own bundle: its own session id and nonce, made `age_ms` ago.
+/// A kiosk's own bundle for "kiosk-session-1" (see [`kiosk_bundle_for`]).
 fn kiosk_bundle(nonce: &str, age_ms: i64) -> Bundle {
-    recorded(Clip::LiveBlink)
-        .bundle(
-            "kiosk-session-1",
-            nonce,
-            now_ms() as f64 - age_ms as f64,
-            "kiosk",
-            None,
-        )
-        .unwrap()
+    kiosk_bundle_for("kiosk-session-1", nonce, age_ms)
 }
 
 fn code(r: &Reply) -> &str {
@@ -58,17 +52,23 @@ fn code(r: &Reply) -> &str {
 
 #[tokio::test]
 async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
-    let state = state_with(config()).await;
+    let state = state_with(policy_config()).await;
     let app = app(state.clone());
     let device = SigningKey::from_bytes(&[21; 32]);
 
-    // Registration needs the bearer token and a valid key.
+    // Registration needs an administrator's bearer token and a valid key.
     let pk = jws::b64(device.verifying_key().as_bytes());
     let r = send(&app, register_request(None, json!({"public_key": pk}))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(&app, register_request(Some(&bearer()), json!({"public_key": pk}))).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "insufficient_scope"),
+        "a relying party's ordinary token"
+    );
     let r = send(
         &app,
-        register_request(Some(&bearer()), json!({"public_key": "AAAA"})),
+        register_request(Some(&admin_bearer()), json!({"public_key": "AAAA"})),
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
@@ -127,6 +127,14 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
         (r.status, code(&r)),
         (StatusCode::UNPROCESSABLE_ENTITY, "evidence_from_future")
     );
+    // The kiosk does not choose its script: the policy's draw from its nonce, in that order.
+    let mut chosen = kiosk_bundle("nonce-chosen", 0);
+    chosen.manifest.script.reverse();
+    let r = send(&app, evidence_request(KIOSK, &sign(&chosen), &chosen)).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "script_mismatch")
+    );
 
     // A bundle queued for six days is still accepted, once.
     let queued = kiosk_bundle("nonce-1", 6 * 24 * 3600 * 1000);
@@ -136,9 +144,12 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
     let payload = verify_verdict(r.json["verdict"].as_str().unwrap(), &jwks(&app).await);
     assert_eq!(payload["kind"], "kiosk");
     assert_eq!(payload["device_id"], id.as_str());
-    assert_eq!(payload["sub"], "kiosk-session-1");
+    assert_eq!(payload["sub"], format!("kiosk:{id}:kiosk-session-1"));
+    assert_eq!(payload["aud"], "operator", "the device's owner");
+    assert_eq!(payload["creator"], format!("device:{id}"));
     assert_eq!(payload["nonce"], "nonce-1");
     assert_eq!(payload["label"], "REAL", "{payload}");
+    assert_eq!(payload["checks"]["challenges"], "server");
     let r = send(&app, evidence_request(KIOSK, &token, &queued)).await;
     assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "nonce_used"));
     let audit = state.store.audit_tail(1).await.unwrap();
@@ -155,12 +166,24 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
     let r = send(&app, delete(format!("/v1/devices/{id}"), None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = send(&app, delete(format!("/v1/devices/{id}"), Some(bearer()))).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    // Another owner's administrator learns nothing about the device.
+    let other_admin = bearer_for("another-tenant", "devices:admin");
+    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(other_admin))).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::NOT_FOUND, "unknown_device")
+    );
+    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(admin_bearer()))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["revoked"], true);
     let first = r.json["revoked_at"].clone();
-    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(bearer()))).await;
+    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(admin_bearer()))).await;
     assert_eq!(r.json["revoked_at"], first);
-    let r = send(&app, delete("/v1/devices/nope".into(), Some(bearer()))).await;
+    let r = send(&app, delete("/v1/devices/nope".into(), Some(admin_bearer()))).await;
     assert_eq!(
         (r.status, code(&r)),
         (StatusCode::NOT_FOUND, "unknown_device")
@@ -181,4 +204,41 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
     let r = send(&app, evidence_request(KIOSK, &t2, &b2)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["result"]["device_id"], id2.as_str());
+}
+
+#[tokio::test]
+async fn a_kiosk_cannot_take_an_online_sessions_subject() {
+    let app = router_with(policy_config()).await;
+    // An online session that got FAKE.
+    let s = create_session(&app, json!({})).await;
+    let r = submit(&app, &s, &bundle(Clip::PhoneReplay, &s)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["result"]["label"], "FAKE");
+    assert_eq!(r.json["result"]["sub"], s.id.as_str());
+    // A kiosk that names its own session after it gets a verdict about another subject.
+    let device = SigningKey::from_bytes(&[24; 32]);
+    let id = register(&app, &device).await;
+    let b = kiosk_bundle_for(&s.id, "kiosk-nonce-x", 0);
+    let token = b.manifest.sign(&id, SignKey::Ed25519(&device)).unwrap();
+    let r = send(&app, evidence_request(KIOSK, &token, &b)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let payload = &r.json["result"];
+    assert_eq!(payload["label"], "REAL", "{payload}");
+    assert_eq!(payload["sub"], format!("kiosk:{id}:{}", s.id));
+    assert_ne!(payload["sub"], s.id.as_str());
+}
+
+#[tokio::test]
+async fn the_kiosk_policy_is_published_for_kiosk_pages() {
+    let app = router_with(policy_config()).await;
+    let r = send(
+        &app,
+        Request::get("/v1/kiosk/policy").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json,
+        json!({"actions": ["BLINK", "SMILE"], "count": 2, "timeout_ms": 8000.0, "max_age_s": 604800})
+    );
 }

@@ -1,8 +1,10 @@
 //! API tests through `tower::ServiceExt::oneshot` on the real router, with the real models
-//! and real media (../shared/media). One binary, so the models load once. `ws` drives
+//! and real media (../shared/media). `attacks` is the adversarial suite: a client holding the
+//! session key, forging what it likes. One binary, so the models load once. `ws` drives
 //! `/ws/liveness` over a real socket (127.0.0.1:0); `store` and `replicas` start a real
 //! `redis-server` (and, for `replicas`, two `liveproof-server` processes).
 
+mod attacks;
 mod batch;
 mod bundles;
 mod common;
@@ -11,6 +13,7 @@ mod kiosk;
 mod liveness;
 mod ops;
 mod procs;
+mod relying_party;
 mod replicas;
 mod security;
 mod selfie;

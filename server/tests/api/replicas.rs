@@ -57,6 +57,9 @@ async fn two_server_processes_share_sessions_nonces_devices_and_quotas_through_r
     std::fs::write(
         &config_path,
         "[pool]\nsize = 1\nqueue = 4\n\n\
+         [sessions.script]\nactions = [\"BLINK\", \"SMILE\"]\ncount = 2\n\n\
+         [kiosk.script]\nactions = [\"BLINK\", \"SMILE\"]\ncount = 2\n\n\
+         [verification]\nrecording_slack_ms = 600000\n\n\
          [[api_key]]\napp_id = \"shared-app\"\nkey = \"shared-key\"\nquota = 1\n",
     )
     .unwrap();
@@ -89,12 +92,12 @@ async fn two_server_processes_share_sessions_nonces_devices_and_quotas_through_r
         &a,
         "/v1/sessions",
         &[("authorization", auth.as_str())],
-        blink_options(),
+        json!({}),
     )
     .await;
     assert_eq!(r.status, 201, "{}\n{}", r.json, a.logs());
     let s = issued(r.json);
-    let bundle_s = bundle(Clip::LiveBlink, &s.id, &s.nonce);
+    let bundle_s = bundle(Clip::BlinkSmile, &s);
     let token = sign_hmac(&bundle_s, &s.id, &s.key);
     let r = post_evidence(&b, &s.evidence_url, &token, &bundle_s).await;
     assert_eq!(r.status, 200, "{}\n{}", r.json, b.logs());
@@ -107,18 +110,17 @@ async fn two_server_processes_share_sessions_nonces_devices_and_quotas_through_r
 
     // A device registered on B; its bundle accepted by A; the same nonce refused by B.
     let device = SigningKey::from_bytes(&[31; 32]);
+    let admin = admin_bearer();
     let r = post_json(
         &b,
         "/v1/devices",
-        &[("authorization", auth.as_str())],
+        &[("authorization", admin.as_str())],
         json!({"public_key": jws::b64(device.verifying_key().as_bytes())}),
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.json);
     let device_id = r.json["device_id"].as_str().unwrap().to_owned();
-    let kb = recorded(Clip::LiveBlink)
-        .bundle("kiosk-7", "kiosk-nonce-7", now_ms() as f64, "kiosk", None)
-        .unwrap();
+    let kb = kiosk_bundle_for("kiosk-7", "kiosk-nonce-7", 0);
     let kt = kb
         .manifest
         .sign(&device_id, SignKey::Ed25519(&device))

@@ -1,5 +1,6 @@
 //! `POST /v1/sessions` and `GET /.well-known/jwks.json`: what a session carries, that its
-//! script is the core's draw from the nonce, who may create one, and option validation.
+//! script is the core's draw from the nonce under the server's policy, who may create one,
+//! and option validation (a relying party may only narrow the policy: see also `attacks`).
 
 use std::net::SocketAddr;
 
@@ -152,7 +153,10 @@ async fn bad_session_options_are_refused_naming_the_field() {
     for (body, field) in [
         (r#"{"challenges": ["WINK"]}"#, "challenges"),
         (r#"{"challenges": []}"#, "challenges"),
-        (r#"{"challenges": ["BLINK"], "count": 2}"#, "count"),
+        (r#"{"challenges": ["BLINK"]}"#, "challenges"),
+        (r#"{"challenges": ["BLINK", "SMILE"], "count": 3}"#, "challenges"),
+        (r#"{"count": 1}"#, "count"),
+        (r#"{"timeout_ms": 8001}"#, "timeout_ms"),
         (r#"{"count": 0}"#, "count"),
         (r#"{"timeout_ms": 0}"#, "timeout_ms"),
         (r#"{"timeout_ms": "fast"}"#, "timeout_ms"),

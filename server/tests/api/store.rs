@@ -28,6 +28,7 @@ fn session(id: &str, expires_in_ms: i64) -> SessionRecord {
         script: vec![ChallengeAction::Blink, ChallengeAction::LookUp],
         timeout_ms: 8000.0,
         principal: "tester".into(),
+        audience: "tester".into(),
         created_ms: now - 1000,
         expires_ms: (now as i64 + expires_in_ms) as u64,
         status: SessionStatus::Pending,

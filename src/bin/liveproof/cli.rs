@@ -33,6 +33,9 @@ enum Command {
     Check(CheckArgs),
     /// Run the challenge engine over a recorded clip and print its events as JSON lines.
     Video(crate::video_cmd::VideoArgs),
+    /// The server's run of a session recording with its script: the report a verdict is
+    /// signed from, and where the time went (stderr).
+    Replay(crate::replay::ReplayArgs),
     /// Run `check` over every case in a ZIP and write a ZIP of results.
     Batch(crate::batch::BatchArgs),
     /// APCER per attack type and BPCER on a labelled folder (layout in README.md).
@@ -155,6 +158,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Video(args) => crate::video_cmd::run(&engine, args),
+        Command::Replay(args) => crate::replay::run(&engine, args),
         Command::Batch(args) => crate::batch::run(&engine, args),
         Command::Eval(args) => crate::eval::run(&engine, args),
         Command::Analyze { images, brief } => analyze(&engine, &images, brief),

@@ -134,6 +134,9 @@ pub struct SessionRecord {
     pub timeout_ms: f64,
     /// Who created it (JWT `sub`, or `public:<ip>`).
     pub principal: String,
+    /// The `aud` of its verdict: the creating relying party, or the public audience.
+    #[serde(default)]
+    pub audience: String,
     pub created_ms: u64,
     pub expires_ms: u64,
     pub status: SessionStatus,

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     script TEXT NOT NULL,
     timeout_ms REAL NOT NULL,
     principal TEXT NOT NULL,
+    audience TEXT NOT NULL DEFAULT '',
     created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL,
     status TEXT NOT NULL
@@ -87,6 +88,15 @@ impl SqliteStore {
             .exists([])?;
         if !has_detail {
             conn.execute_batch("ALTER TABLE audit ADD COLUMN detail TEXT")?;
+        }
+        // ... and sessions from before signed verdicts named their audience.
+        let has_audience = conn
+            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'audience'")?
+            .exists([])?;
+        if !has_audience {
+            conn.execute_batch(
+                "ALTER TABLE sessions ADD COLUMN audience TEXT NOT NULL DEFAULT ''",
+            )?;
         }
         Ok(Self {
             conn: Mutex::new(conn),
@@ -250,8 +260,9 @@ impl Store for SqliteStore {
             )?;
             c.execute(
                 "INSERT INTO sessions
-                 (id, nonce, key, script, timeout_ms, principal, created_ms, expires_ms, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (id, nonce, key, script, timeout_ms, principal, audience, created_ms,
+                  expires_ms, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     s.id,
                     s.nonce,
@@ -259,6 +270,7 @@ impl Store for SqliteStore {
                     script,
                     s.timeout_ms,
                     s.principal,
+                    s.audience,
                     s.created_ms as i64,
                     s.expires_ms as i64,
                     s.status.as_str()
@@ -272,7 +284,8 @@ impl Store for SqliteStore {
         let forget_before = now_ms().saturating_sub(EXPIRED_SESSION_RETENTION_MS);
         let row = self.with(|c| {
             c.query_row(
-                "SELECT id, nonce, key, script, timeout_ms, principal, created_ms, expires_ms, status
+                "SELECT id, nonce, key, script, timeout_ms, principal, created_ms, expires_ms,
+                        status, audience
                  FROM sessions WHERE id = ?1 AND expires_ms >= ?2",
                 params![id, forget_before as i64],
                 |r| {
@@ -286,12 +299,14 @@ impl Store for SqliteStore {
                         r.get::<_, i64>(6)?,
                         r.get::<_, i64>(7)?,
                         r.get::<_, String>(8)?,
+                        r.get::<_, String>(9)?,
                     ))
                 },
             )
             .optional()
         })?;
-        let Some((id, nonce, key, script, timeout_ms, principal, created, expires, status)) = row
+        let Some((id, nonce, key, script, timeout_ms, principal, created, expires, status, audience)) =
+            row
         else {
             return Ok(None);
         };
@@ -303,6 +318,7 @@ impl Store for SqliteStore {
                 .map_err(|e| StoreError::Corrupt(format!("session script: {e}")))?,
             timeout_ms,
             principal,
+            audience,
             created_ms: ms(created),
             expires_ms: ms(expires),
             status: SessionStatus::parse(&status)
