@@ -274,7 +274,7 @@ export interface LivenessOptions {
   thresholds?: ActionThresholds & {
     /** Anti-spoofing real-probability threshold, 0–1 (frame labels and the final decision). Defaults to 0.5. */
     pad?: number;
-    /** Minimum cosine similarity to the passive-phase face (same person throughout), −1–1. Defaults to 0.4. */
+    /** Minimum cosine similarity to the passive-phase face that every compared frame (face within 30° of frontal) must reach: the same person throughout, −1–1. Defaults to 0.3. */
     identity?: number;
   };
   /**
@@ -403,11 +403,41 @@ export interface LivenessInfo {
 /** A frame for `process()`: raw RGBA or RGB bytes (an `ImageData` fits). */
 export interface RawFrame { data: Uint8Array | Uint8ClampedArray; width: number; height: number }
 
+/**
+ * The server's verdict payload (liveproof-server's `openapi.json`, schema `Verdict`): what it
+ * verified itself from the session's recording. A relying party acts on the signed `verdict`
+ * only after checking it (server/README.md, "What a relying party checks").
+ */
+export interface VerdictPayload {
+  iss: string;
+  /** The session id (a kiosk's: `kiosk:<device id>:<session id>`). */
+  sub: string;
+  /** The relying party it is for. */
+  aud: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  creator: string;
+  nonce: string;
+  kind: 'session' | 'kiosk';
+  script: ChallengeAction[];
+  /** REAL: the server saw the script performed live in the recording; PASSIVE_ONLY: no recording, no challenge asserted. */
+  label: 'REAL' | 'FAKE' | 'PASSIVE_ONLY';
+  /** Actions the server saw performed. */
+  passed: ChallengeAction[];
+  confidence: number;
+  pad_score: number | null;
+  checks: { pad: 'server' | 'none'; identity: 'server' | 'none'; challenges: 'server' | 'none' };
+  failure: { reason: string; [k: string]: unknown } | null;
+  [k: string]: unknown;
+}
+
 /** The answer of `submit()` (liveproof-server's evidence routes). */
 export interface SubmitResult {
   /** The server's verdict, a JWS signed with its key (public keys at `/.well-known/jwks.json`). */
   verdict: string;
-  result: Record<string, unknown>;
+  /** The signed payload, decoded (for display; trust the JWS). */
+  result: VerdictPayload;
   [k: string]: unknown;
 }
 

@@ -4,7 +4,8 @@
 #
 #   scripts/bench-server.sh [--duration S] [--soak S] [--json PATH] [--markdown PATH]
 #       [--video-duration S] [--image FILE] [--video FILE] [--pool-size N] [--queue N] [--concurrency N]
-#       [--soak-media image|video|mixed] [--scenarios image,video,saturation,soak]
+#       [--soak-media image|video|mixed] [--scenarios image,video,session,saturation,soak]
+#       [--session-source FILE] [--session-challenges LIST] [--session-duration S]
 #       [--port N] [--timeout S] [--rss-tolerance PCT] [--no-build] [--keep]
 #
 # Builds the release server (cargo build --release -p liveproof-server), links the models
@@ -16,6 +17,16 @@
 #
 #   image       POST /v2/liveness, still only, concurrency = pool capacity (size + queue)
 #   video       POST /v2/liveness, still + video, same concurrency
+#   session     the SDK flow's verification (benches/session-bench.mjs, Node): per session a
+#               relying party's POST /v1/sessions narrowed to --session-challenges (re-created
+#               until the drawn order is the recording's), then the signed evidence bundle of a
+#               typical session (a 10 s, 640x480, 30 fps VP8 WebM at 1 Mbit/s like the SDK's
+#               MediaRecorder, cut from --session-source; 12 JPEG frames; records), timed from
+#               the POST to the verdict. First 10 sessions one at a time (the cost of one
+#               session), then --pool-size clients back to back for --session-duration
+#               (sessions per minute). Every verdict must be REAL. Then `liveproof replay
+#               --repeat 5` on the same recording says where the time goes (decode, detector,
+#               mesh, anti-spoofing, embeddings, the rest). The goal is <= 1 s per session.
 #   saturation  still only, concurrency = 2 x (size + queue): the pool must refuse the excess
 #               with 503 + Retry-After, and nothing else may fail (no other 5xx or 4xx, no
 #               socket errors); /healthz is probed every second during the run; afterwards the
@@ -54,11 +65,14 @@ json_out=$repo/target/bench-server.json
 md_out=""
 image=$media/live/fr_obama.jpg
 video=$media/video_live/tps_driving_talking.mp4
+session_source=$media/video_live/tvl_real_head_turns.mp4
+session_challenges="LOOK LEFT,LOOK RIGHT"
+session_duration=""
 pool_size=$(nproc)
 queue=4
 concurrency=""
 soak_media=image
-scenarios=image,video,saturation,soak
+scenarios=image,video,session,saturation,soak
 port=""
 timeout=120
 rss_tolerance=5
@@ -77,6 +91,9 @@ while [ $# -gt 0 ]; do
     --markdown) need_arg "$@"; md_out=$2; shift 2 ;;
     --image) need_arg "$@"; image=$2; shift 2 ;;
     --video) need_arg "$@"; video=$2; shift 2 ;;
+    --session-source) need_arg "$@"; session_source=$2; shift 2 ;;
+    --session-challenges) need_arg "$@"; session_challenges=$2; shift 2 ;;
+    --session-duration) need_arg "$@"; session_duration=$2; shift 2 ;;
     --pool-size) need_arg "$@"; pool_size=$2; shift 2 ;;
     --queue) need_arg "$@"; queue=$2; shift 2 ;;
     --concurrency) need_arg "$@"; concurrency=$2; shift 2 ;;
@@ -94,7 +111,8 @@ done
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 video_duration=${video_duration:-$duration}
-for v in duration video_duration soak pool_size queue timeout rss_tolerance; do
+session_duration=${session_duration:-$duration}
+for v in duration video_duration session_duration soak pool_size queue timeout rss_tolerance; do
   is_uint "${!v}" || die "--${v//_/-} must be a non-negative integer, got '${!v}'"
 done
 [ "$duration" -gt 0 ] && [ "$video_duration" -gt 0 ] && [ "$pool_size" -gt 0 ] \
@@ -104,12 +122,16 @@ done
 [ -z "$port" ] || is_uint "$port" || die "--port must be a number"
 case "$soak_media" in image|video|mixed) ;; *) die "--soak-media must be image, video or mixed" ;; esac
 for s in ${scenarios//,/ }; do
-  case "$s" in image|video|saturation|soak) ;; *) die "unknown scenario '$s'" ;; esac
+  case "$s" in image|video|session|saturation|soak) ;; *) die "unknown scenario '$s'" ;; esac
 done
 want() { [[ ",$scenarios," == *",$1,"* ]]; }
 [ -f "$image" ] || die "still image not found: $image (--image, or LIVEPROOF_MEDIA)"
 if want video || [ "$soak_media" != image ]; then
   [ -f "$video" ] || die "video not found: $video (--video, or LIVEPROOF_MEDIA)"
+fi
+if want session; then
+  [ -f "$session_source" ] || die "session source not found: $session_source (--session-source)"
+  for t in node ffmpeg; do command -v "$t" >/dev/null || die "'$t' is required for the session scenario"; done
 fi
 image=$(cd "$(dirname "$image")" && pwd)/$(basename "$image")
 video=$(cd "$(dirname "$video")" 2>/dev/null && pwd)/$(basename "$video")
@@ -165,11 +187,13 @@ stop_bg() { stop_pid "$1"; local a=() p; for p in "${bg_pids[@]}"; do [ "$p" = "
 # --- build, models -----------------------------------------------------------------------
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 bin=$target_dir/release/liveproof-server
+cli=$target_dir/release/liveproof
 if [ "$build" = 1 ]; then
-  echo "== cargo build --release -p liveproof-server ($(date +%T))" >&2
-  (cd "$repo" && cargo build --release -p liveproof-server) >&2 || die "release build failed"
+  echo "== cargo build --release -p liveproof-server -p liveproof --bins ($(date +%T))" >&2
+  (cd "$repo" && cargo build --release -p liveproof-server -p liveproof --bins) >&2 || die "release build failed"
 fi
 [ -x "$bin" ] || die "no server binary at $bin (drop --no-build)"
+! want session || [ -x "$cli" ] || die "no CLI at $cli (drop --no-build)"
 "$repo/scripts/setup-models.sh" >/dev/null || die "scripts/setup-models.sh failed"
 
 # --- config, token -----------------------------------------------------------------------
@@ -191,6 +215,7 @@ awk -v addr="127.0.0.1:$port" -v secret="$secret" -v size="$pool_size" -v queue=
   section == "[pool]" && /^size *=/  { print "size = " size; next }
   section == "[pool]" && /^queue *=/ { print "queue = " queue; next }
   section == "[static]" && /^(www|pkg)_dir *=/ { print "# " $0 " (not served by the benchmark)"; next }
+  section == "[verification]" && /^recording_slack_ms *=/ { print "recording_slack_ms = 3600000  # the benchmark recording predates its sessions"; next }
   { print }' "$repo/server/config.example.toml" >"$config"
 for line in "addr = \"127.0.0.1:$port\"" 'database = ":memory:"' "secret = \"$secret\"" \
     "size = $pool_size" "queue = $queue"; do
@@ -385,6 +410,49 @@ if want video; then
   normal_checks video
   row video image+video "$conc_normal"
 fi
+session_md=""
+if want session; then
+  # A typical SDK recording: 10 s, 640x480 (a portrait source centred on a blurred copy of
+  # itself, as the browser tests' camera), 30 fps VP8 at 1 Mbit/s; the SDK's 12 JPEG frames.
+  ffmpeg -v error -y -t 10 -i "$session_source" -an -filter_complex \
+    "[0:v]split[a][b];[a]scale=640:480:force_original_aspect_ratio=increase,crop=640:480,boxblur=20:2[bg];[b]scale=-2:480[fg];[bg][fg]overlay=(W-w)/2:0,fps=30,format=yuv420p" \
+    -c:v libvpx -b:v 1M -deadline realtime -cpu-used 8 "$work/session.webm" || die "ffmpeg could not cut the session recording"
+  mkdir -p "$work/session-frames"
+  ffmpeg -v error -y -i "$work/session.webm" -vf fps=1.2 -frames:v 12 -q:v 3 "$work/session-frames/f%02d.jpg" \
+    || die "ffmpeg could not cut the session frames"
+  sb() { node "$repo/benches/session-bench.mjs" --base "$base" --token "$token" --recording "$work/session.webm" \
+      --frames "$work/session-frames" --challenges "$session_challenges" "$@"; }
+  echo "== session: 10 sessions one at a time ($(date +%T))" >&2
+  sb --sessions 10 --concurrency 1 --json "$work/session-single.json" >&2 || true
+  cpu0=$(cpu_snapshot)
+  echo "== session: $pool_size clients for ${session_duration} s ($(date +%T))" >&2
+  sb --duration "$session_duration" --concurrency "$pool_size" --json "$work/session-load.json" >&2 || true
+  cpu1=$(cpu_snapshot)
+  S_CPU=$(echo "$cpu0 $cpu1" | awk -v n="$(nproc)" '{ total = $6 - $3; if (total <= 0) total = 1; printf "%.0f", 100 * ($5 - $2) / total }')
+  jq_num() { node -e "const j = require(process.argv[1]); console.log($2)" "$1"; }
+  s1=$work/session-single.json; s2=$work/session-load.json
+  S1_MED=$(jq_num "$s1" 'j.latency_ms.median'); S1_P99=$(jq_num "$s1" 'j.latency_ms.p99')
+  S2_MED=$(jq_num "$s2" 'j.latency_ms.median'); S2_P99=$(jq_num "$s2" 'j.latency_ms.p99')
+  S2_RATE=$(jq_num "$s2" 'j.sessions_per_min'); S2_N=$(jq_num "$s2" 'j.sessions')
+  S_FRAMES=$(jq_num "$s1" 'j.frames_analysed'); S_DECIDED=$(jq_num "$s1" 'j.decided_at_ms')
+  S_LABELS=$(jq_num "$s2" 'JSON.stringify(j.labels)')
+  check "session: every verdict REAL" "$(jq_num "$s1" 'j.failures.length + 0' | awk -v b="$(jq_num "$s2" 'j.failures.length')" '{ print ($1 + b == 0) ? 1 : 0 }')" "load: $S_LABELS"
+  # Where the time goes: the same run in the CLI, five times.
+  "$cli" replay "$work/session.webm" --challenges "$session_challenges" --repeat 5 >"$work/replay.json" 2>"$work/replay.timings" \
+    || die "liveproof replay failed"
+  tmed() { grep -o "\"$1\":[0-9.]*" "$work/replay.timings" | cut -d: -f2 | median | awk '{ printf "%.0f", $1 }'; }
+  R_TOTAL=$(tmed total_ms); R_DECODE=$(tmed decode_ms); R_DET=$(tmed detect_ms); R_MESH=$(tmed landmarks_ms)
+  R_PAD=$(tmed pad_ms); R_EMB=$(tmed embed_ms); R_ATTR=$(tmed attributes_ms); R_OTHER=$(tmed other_ms)
+  echo "   one session: median $S1_MED ms (p99 $S1_P99); under load ($pool_size clients): median $S2_MED ms, p99 $S2_P99 ms, $S2_RATE sessions/min; replay: total $R_TOTAL ms = decode $R_DECODE + detect $R_DET + mesh $R_MESH + anti-spoofing $R_PAD + embeddings $R_EMB + emotion $R_ATTR + other $R_OTHER" >&2
+  session_md=$(
+    echo "| sessions one at a time | median ms | p99 ms | under load: clients | sessions | median ms | p99 ms | sessions/min | machine CPU |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| 10 | $S1_MED | $S1_P99 | $pool_size | $S2_N | $S2_MED | $S2_P99 | $S2_RATE | $S_CPU % |"
+    echo
+    echo "Where one session's time goes (\`liveproof replay --repeat 5\`, medians, ms; $S_FRAMES frames analysed of a 10 s recording, decided at $S_DECIDED ms): total $R_TOTAL = decoding $R_DECODE + detector $R_DET + face mesh $R_MESH + anti-spoofing $R_PAD + embeddings $R_EMB + emotion $R_ATTR + crops, quality, session $R_OTHER. Goal <= 1000 ms per session: $([ "$S1_MED" -le 1000 ] && echo met || echo missed)."
+  )
+  results_json+=("\"session\": {\"single\": $(cat "$s1"), \"load\": $(cat "$s2"), \"machine_cpu_pct\": $S_CPU, \"replay_ms\": {\"total\": $R_TOTAL, \"decode\": $R_DECODE, \"detect\": $R_DET, \"landmarks\": $R_MESH, \"pad\": $R_PAD, \"embed\": $R_EMB, \"attributes\": $R_ATTR, \"other\": $R_OTHER}}")
+fi
 health_summary() { # file -> sets H_N H_BAD H_MAX_MS
   H_N=$(wc -l <"$1"); H_BAD=$(awk '$1 != 200' "$1" | wc -l)
   H_MAX_MS=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { printf "%.0f", m * 1000 }' "$1")
@@ -456,6 +524,12 @@ md=$(
   echo "| scenario | media | connections | duration | req/s | 2xx/s | p50 ms | p90 ms | p99 ms | max ms | statuses | socket errors | server CPU | machine CPU |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  if [ -n "$session_md" ]; then
+    echo
+    echo "SDK sessions verified from their recordings (\`$(basename "$session_source")\`, first 10 s, script $session_challenges):"
+    echo
+    echo "$session_md"
+  fi
   if [ -n "$soak_md" ]; then
     echo
     echo "Soak RSS (MiB; ${soak} s, sampled every 5 s):"

@@ -438,6 +438,43 @@ fn reflect101(mut i: i64, n: i64) -> usize {
     i as usize
 }
 
+/// Width and height of [`grey_thumbnail`].
+pub const THUMB_W: usize = 32;
+pub const THUMB_H: usize = 24;
+
+/// A 32×24 grey thumbnail of the frame (each cell the mean luma of a 4×4 grid of samples in
+/// its block), for comparing consecutive frames cheaply: a few hundred pixel reads whatever the
+/// frame size.
+pub fn grey_thumbnail(frame: &FrameRef) -> [f32; THUMB_W * THUMB_H] {
+    const SAMPLES: u32 = 4;
+    let (w, h) = (frame.width(), frame.height());
+    let channels = frame.format().channels();
+    let data = frame.data();
+    let mut out = [0f32; THUMB_W * THUMB_H];
+    for (cy, row) in out.chunks_exact_mut(THUMB_W).enumerate() {
+        for (cx, cell) in row.iter_mut().enumerate() {
+            let mut sum = 0f32;
+            for sy in 0..SAMPLES {
+                let y = ((cy as u32 * SAMPLES + sy) * h + h / 2) / (THUMB_H as u32 * SAMPLES);
+                for sx in 0..SAMPLES {
+                    let x = ((cx as u32 * SAMPLES + sx) * w + w / 2) / (THUMB_W as u32 * SAMPLES);
+                    let i = (y.min(h - 1) as usize * w as usize + x.min(w - 1) as usize) * channels;
+                    let p = &data[i..i + 3];
+                    sum +=
+                        0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+                }
+            }
+            *cell = sum / (SAMPLES * SAMPLES) as f32;
+        }
+    }
+    out
+}
+
+/// Mean absolute difference of two thumbnails, grey levels.
+pub fn thumbnail_change(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len().max(1) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,40 +564,4 @@ mod tests {
         // B plane, pixel (1, 2): byte index (2*4+1)*3 + 2
         assert_eq!(out[2 * 4 + 1], ((2 * 4 + 1) * 3 + 2) as f32);
     }
-}
-
-/// Width and height of [`grey_thumbnail`].
-pub const THUMB_W: usize = 32;
-pub const THUMB_H: usize = 24;
-
-/// A 32×24 grey thumbnail of the frame (each cell the mean luma of a 4×4 grid of samples in
-/// its block), for comparing consecutive frames cheaply: a few hundred pixel reads whatever the
-/// frame size.
-pub fn grey_thumbnail(frame: &FrameRef) -> [f32; THUMB_W * THUMB_H] {
-    const SAMPLES: u32 = 4;
-    let (w, h) = (frame.width(), frame.height());
-    let channels = frame.format().channels();
-    let data = frame.data();
-    let mut out = [0f32; THUMB_W * THUMB_H];
-    for (cy, row) in out.chunks_exact_mut(THUMB_W).enumerate() {
-        for (cx, cell) in row.iter_mut().enumerate() {
-            let mut sum = 0f32;
-            for sy in 0..SAMPLES {
-                let y = ((cy as u32 * SAMPLES + sy) * h + h / 2) / (THUMB_H as u32 * SAMPLES);
-                for sx in 0..SAMPLES {
-                    let x = ((cx as u32 * SAMPLES + sx) * w + w / 2) / (THUMB_W as u32 * SAMPLES);
-                    let i = (y.min(h - 1) as usize * w as usize + x.min(w - 1) as usize) * channels;
-                    let p = &data[i..i + 3];
-                    sum += 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
-                }
-            }
-            *cell = sum / (SAMPLES * SAMPLES) as f32;
-        }
-    }
-    out
-}
-
-/// Mean absolute difference of two thumbnails, grey levels.
-pub fn thumbnail_change(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len().max(1) as f32
 }

@@ -123,8 +123,10 @@ fn main() {
             session_id,
             nonce,
         };
-        check_verdict(token.trim(), &jwks, &expected, |jti| seen.insert(jti.to_owned()))
-            .map_err(|e| e.to_string())
+        check_verdict(token.trim(), &jwks, &expected, |jti| {
+            seen.insert(jti.to_owned())
+        })
+        .map_err(|e| e.to_string())
     };
     match run() {
         Ok(claims) => println!("verified live: {}", claims["passed"]),

@@ -465,7 +465,18 @@ mod tests {
             c.api_keys[0].key_hash().unwrap(),
             crate::auth::hash_key("secret")
         );
+        assert_eq!(c.sessions.script, ScriptPolicy::default());
+        assert_eq!(c.kiosk.script, ScriptPolicy::default());
+        assert_eq!(c.verification, VerifyPolicy::default());
+        assert_eq!(c.signing.verdict_ttl_s, 300);
         assert!(toml::from_str::<Config>("bogus = 1").is_err());
+        // A policy of one challenge is refused at start-up.
+        let one: Config = toml::from_str("[sessions.script]\ncount = 1\n").unwrap();
+        assert!(one
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("sessions.script.count"));
         let bad = Config {
             route_prefix: "sumi/".into(),
             ..Config::default()

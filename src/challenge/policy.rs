@@ -91,7 +91,10 @@ impl ScriptPolicy {
         if !(MIN_POLICY_COUNT..=MAX_COUNT).contains(&self.count) {
             return Err(error(
                 "count",
-                format!("must be {MIN_POLICY_COUNT}..={MAX_COUNT}, got {}", self.count),
+                format!(
+                    "must be {MIN_POLICY_COUNT}..={MAX_COUNT}, got {}",
+                    self.count
+                ),
             ));
         }
         if available < self.count {
@@ -141,7 +144,10 @@ impl ScriptPolicy {
             Some(t) if !(t > 0.0 && t <= self.timeout_ms) => {
                 return Err(error(
                     "timeout_ms",
-                    format!("must be in (0, {}] (this server's), got {t}", self.timeout_ms),
+                    format!(
+                        "must be in (0, {}] (this server's), got {t}",
+                        self.timeout_ms
+                    ),
                 ))
             }
             Some(t) => t,
@@ -210,14 +216,16 @@ mod tests {
         let p = ScriptPolicy::default();
         let script = p.draw(b"nonce-1").unwrap();
         assert_eq!(script.len(), 2);
-        let session = ChallengeSession::new(
-            ChallengeConfig::default(),
-            seed_from_nonce(b"nonce-1"),
-        )
-        .unwrap();
+        let session =
+            ChallengeSession::new(ChallengeConfig::default(), seed_from_nonce(b"nonce-1")).unwrap();
         assert_eq!(session.script(), script);
         assert!(p.admits(b"nonce-1", &script));
-        let three = ScriptPolicy { count: 3, ..p.clone() }.draw(b"nonce-1").unwrap();
+        let three = ScriptPolicy {
+            count: 3,
+            ..p.clone()
+        }
+        .draw(b"nonce-1")
+        .unwrap();
         assert!(p.admits(b"nonce-1", &three), "a longer draw is stricter");
         assert!(!p.admits(b"nonce-1", &script[..1]), "a shorter one is not");
         assert!(!p.admits(b"nonce-2", &script) || p.draw(b"nonce-2").unwrap() == script);
@@ -242,12 +250,24 @@ mod tests {
             })
         };
         let n = asked(Some(vec![Blink, LookLeft, Blink]), None, Some(5000.0)).unwrap();
-        assert_eq!((n.actions, n.count, n.timeout_ms), (vec![Blink, LookLeft], 2, 5000.0));
-        assert_eq!(asked(Some(vec![Blink]), None, None).unwrap_err().field, "challenges");
+        assert_eq!(
+            (n.actions, n.count, n.timeout_ms),
+            (vec![Blink, LookLeft], 2, 5000.0)
+        );
+        assert_eq!(
+            asked(Some(vec![Blink]), None, None).unwrap_err().field,
+            "challenges"
+        );
         assert_eq!(asked(None, Some(1), None).unwrap_err().field, "count");
         assert_eq!(asked(None, Some(11), None).unwrap_err().field, "count");
-        assert_eq!(asked(None, None, Some(120_000.0)).unwrap_err().field, "timeout_ms");
-        assert_eq!(asked(None, None, Some(-1.0)).unwrap_err().field, "timeout_ms");
+        assert_eq!(
+            asked(None, None, Some(120_000.0)).unwrap_err().field,
+            "timeout_ms"
+        );
+        assert_eq!(
+            asked(None, None, Some(-1.0)).unwrap_err().field,
+            "timeout_ms"
+        );
         let strict = ScriptPolicy {
             actions: vec![Blink, Smile],
             ..ScriptPolicy::default()

@@ -8,13 +8,13 @@ use serde::Serialize;
 use super::recording::RecordingRun;
 use super::VerdictLabel;
 use crate::challenge::{ChallengeConfig, Failure, RuleStats, Rulebook};
+use crate::check::MediaLimits;
 use crate::error::Result;
 use crate::events::Label;
 use crate::evidence::ClientResult;
 use crate::frame::{decode_image, ImageLimits};
 use crate::imgproc::{grey_thumbnail, thumbnail_change};
 use crate::pipeline::{Engine, FrameSummary, Stages};
-use crate::check::MediaLimits;
 
 /// Per-frame |client − server| real probability above which the scores disagree.
 pub const PAD_TOLERANCE: f32 = 0.1;
@@ -162,7 +162,10 @@ pub fn compare_with_recording(
             let thumb = grey_thumbnail(&frame.as_ref());
             run.thumbnails
                 .iter()
-                .filter(|(t, _)| f.t_ms.is_none_or(|ft| (t - ft).abs() <= RECORDING_WINDOW_MS))
+                .filter(|(t, _)| {
+                    f.t_ms
+                        .is_none_or(|ft| (t - ft).abs() <= RECORDING_WINDOW_MS)
+                })
                 .any(|(_, other)| thumbnail_change(&thumb, other) < MATCH_CHANGE)
         });
         if found {

@@ -308,10 +308,11 @@ pub fn admit(
             ItemKind::Clip if clip.is_some() => return Err(Refusal::TooManyClips),
             ItemKind::Clip => clip = Some(bytes),
             ItemKind::Records => {
-                let parsed = serde_json::from_slice(&bytes).map_err(|e| Refusal::InvalidRecords {
-                    name: name.clone(),
-                    message: e.to_string(),
-                })?;
+                let parsed =
+                    serde_json::from_slice(&bytes).map_err(|e| Refusal::InvalidRecords {
+                        name: name.clone(),
+                        message: e.to_string(),
+                    })?;
                 records = Some(parsed);
             }
         }
@@ -348,12 +349,7 @@ impl Admitted {
     /// The server's own run and its verdict (blocking: seconds of CPU). `received_ms` is when
     /// the bundle arrived, on the clock of [`Issued::issued_ms`]. An error means media that
     /// does not decode (the client's fault) or an engine failure.
-    pub fn run(
-        &self,
-        engine: &Engine,
-        limits: &MediaLimits,
-        received_ms: u64,
-    ) -> Result<Verdict> {
+    pub fn run(&self, engine: &Engine, limits: &MediaLimits, received_ms: u64) -> Result<Verdict> {
         self.policy.validate()?;
         let config = ChallengeConfig {
             timeout_ms: self.issued.timeout_ms,
@@ -373,7 +369,14 @@ impl Admitted {
         let client = &self.manifest.result;
         match &self.clip {
             Some(clip) => {
-                let run = run_recording(engine, clip, &self.issued.script, &config, &self.policy, limits)?;
+                let run = run_recording(
+                    engine,
+                    clip,
+                    &self.issued.script,
+                    &config,
+                    &self.policy,
+                    limits,
+                )?;
                 let outcome = &run.report.outcome;
                 let session_age = self
                     .issued
@@ -428,7 +431,14 @@ impl Admitted {
                 })
             }
             None => {
-                let passive = passive_check(engine, &client_frames, &config, limits, self.records.as_deref(), client)?;
+                let passive = passive_check(
+                    engine,
+                    &client_frames,
+                    &config,
+                    limits,
+                    self.records.as_deref(),
+                    client,
+                )?;
                 let failure = if repeated.is_empty() {
                     passive.failure.clone().map(VerifyFailure::Session)
                 } else {
@@ -482,8 +492,8 @@ fn repeated_items(frames: &[FrameItem]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{ClientResult, Item, Versions, FORMAT_VERSION};
     use crate::events::Label;
+    use crate::evidence::{ClientResult, Item, Versions, FORMAT_VERSION};
     use ChallengeAction::*;
 
     fn issued() -> Issued {
@@ -521,7 +531,10 @@ mod tests {
     }
 
     fn owned(items: &[(&str, ItemKind, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        items.iter().map(|(n, _, d)| (n.to_string(), d.to_vec())).collect()
+        items
+            .iter()
+            .map(|(n, _, d)| (n.to_string(), d.to_vec()))
+            .collect()
     }
 
     #[test]
@@ -531,21 +544,32 @@ mod tests {
         assert!(admit(&issued(), &p, manifest(items), owned(items)).is_ok());
         let mut m = manifest(items);
         m.session_id = "other".into();
-        assert_eq!(admit(&issued(), &p, m, owned(items)).unwrap_err(), Refusal::SessionMismatch);
+        assert_eq!(
+            admit(&issued(), &p, m, owned(items)).unwrap_err(),
+            Refusal::SessionMismatch
+        );
         let mut m = manifest(items);
         m.nonce = "other".into();
-        assert_eq!(admit(&issued(), &p, m, owned(items)).unwrap_err(), Refusal::NonceMismatch);
+        assert_eq!(
+            admit(&issued(), &p, m, owned(items)).unwrap_err(),
+            Refusal::NonceMismatch
+        );
         let mut m = manifest(items);
         m.script = vec![Smile, Blink];
-        assert_eq!(admit(&issued(), &p, m, owned(items)).unwrap_err(), Refusal::ScriptMismatch);
+        assert_eq!(
+            admit(&issued(), &p, m, owned(items)).unwrap_err(),
+            Refusal::ScriptMismatch
+        );
         let refuse = VerifyPolicy {
             without_recording: WithoutRecording::Refuse,
             ..p.clone()
         };
         let e = admit(&issued(), &refuse, manifest(items), owned(items)).unwrap_err();
         assert_eq!(e.code(), "recording_required");
-        let two_clips: &[(&str, ItemKind, &[u8])] =
-            &[("a.webm", ItemKind::Clip, b"a"), ("b.webm", ItemKind::Clip, b"b")];
+        let two_clips: &[(&str, ItemKind, &[u8])] = &[
+            ("a.webm", ItemKind::Clip, b"a"),
+            ("b.webm", ItemKind::Clip, b"b"),
+        ];
         let e = admit(&issued(), &p, manifest(two_clips), owned(two_clips)).unwrap_err();
         assert_eq!(e, Refusal::TooManyClips);
         let records: &[(&str, ItemKind, &[u8])] = &[("r.json", ItemKind::Records, b"{}")];
@@ -573,7 +597,10 @@ mod tests {
 
     #[test]
     fn labels_and_checks_serialise_as_documented() {
-        assert_eq!(serde_json::to_value(VerdictLabel::PassiveOnly).unwrap(), "PASSIVE_ONLY");
+        assert_eq!(
+            serde_json::to_value(VerdictLabel::PassiveOnly).unwrap(),
+            "PASSIVE_ONLY"
+        );
         assert_eq!(VerdictLabel::Real.as_str(), "REAL");
         let c = Checks {
             pad: CheckedBy::Server,
@@ -585,11 +612,17 @@ mod tests {
             serde_json::json!({"pad": "server", "identity": "server", "challenges": "none"})
         );
         let f = VerifyFailure::Session(Failure::FaceLost);
-        assert_eq!(serde_json::to_value(f).unwrap(), serde_json::json!({"reason": "face_lost"}));
+        assert_eq!(
+            serde_json::to_value(f).unwrap(),
+            serde_json::json!({"reason": "face_lost"})
+        );
         let f = VerifyFailure::Bundle(BundleFailure::RecordingTooLong {
             duration_ms: 9000.0,
             session_age_ms: 4000,
         });
-        assert_eq!(serde_json::to_value(f).unwrap()["reason"], "recording_too_long");
+        assert_eq!(
+            serde_json::to_value(f).unwrap()["reason"],
+            "recording_too_long"
+        );
     }
 }

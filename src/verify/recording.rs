@@ -122,7 +122,8 @@ pub fn run_recording(
                     return ControlFlow::Break(());
                 }
             };
-            a.thumbnails.push((vf.t_ms, grey_thumbnail(&frame.as_ref())));
+            a.thumbnails
+                .push((vf.t_ms, grey_thumbnail(&frame.as_ref())));
             add(&mut a.stages, &step.record.timings);
             a.records.push(step.record.summary());
             if a.check.session().is_done() {
@@ -165,7 +166,7 @@ pub fn run_recording(
                 + stages.pad_ms
                 + stages.embed_ms
                 + stages.attributes_ms))
-            .max(0.0),
+        .max(0.0),
     };
     Ok(RecordingRun {
         report: RecordingReport {

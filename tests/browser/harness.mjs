@@ -15,7 +15,17 @@ export function clip(name) {
   mkdirSync(y4mDir, { recursive: true });
   const file = join(y4mDir, `${name}.y4m`);
   if (existsSync(file)) return file;
-  if (name === "no_face") {
+  if (name === "live_blink_smile_lp") {
+    // A person who blinks and smiles (either order passes), the portrait source centred on a
+    // blurred copy of itself, 640x480 at 15 fps: the camera of the server-flow tests, whose
+    // server policy draws its scripts from BLINK and SMILE.
+    execFileSync("ffmpeg", [
+      "-v", "error", "-y", "-i", join(media, "video_live/lp_d12.mp4"), "-an", "-filter_complex",
+      "[0:v]split[a][b];[a]scale=640:480:force_original_aspect_ratio=increase,crop=640:480,boxblur=20:2[bg];" +
+        "[b]scale=-2:480[fg];[bg][fg]overlay=(W-w)/2:0,fps=15,setsar=1,format=yuv420p",
+      "-f", "yuv4mpegpipe", file,
+    ]);
+  } else if (name === "no_face") {
     // An empty room: a blurred, face-free crop of a real clip (the top-left corner of the
     // crowd clip's sky and buildings), 640x480 at 15 fps, 10 s.
     execFileSync("ffmpeg", [

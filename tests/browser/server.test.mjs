@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { clip, launch, newPage, repo, screenshot } from "./harness.mjs";
+import { checkVerdict } from "../../server/examples/relying-party.mjs";
 
 const BIN = process.env.LIVEPROOF_SERVER_BIN ?? resolve(repo, "target/debug/liveproof-server");
 const SECRET = "browser-test-secret-browser-test-secret-01";
@@ -51,7 +52,9 @@ before(async () => {
   const config = readFileSync(resolve(repo, "server/config.example.toml"), "utf8")
     .replace(/^addr = .*$/m, `addr = "127.0.0.1:${port}"`)
     .replace(/^database = .*$/m, 'database = ":memory:"')
-    .replace(/^secret = .*$/m, `secret = "${SECRET}"`);
+    .replace(/^secret = .*$/m, `secret = "${SECRET}"`)
+    // The policy draws two of BLINK and SMILE, which the camera clip performs in either order.
+    .replace(/^actions = .*$/gm, 'actions = ["BLINK", "SMILE"]');
   writeFileSync(join(dir, "config.toml"), config);
   proc = spawn(BIN, [], {
     cwd: repo,
@@ -67,11 +70,11 @@ before(async () => {
 });
 after(() => proc?.kill());
 
-test("demo page: a server session, signed evidence, and a REAL verdict signed by the server", async () => {
-  const browser = await launch(clip("live_blink_moun"));
+test("demo page: a public server session, the recording, and a REAL verdict from the server's own run", async () => {
+  const browser = await launch(clip("live_blink_smile_lp"));
   try {
     const page = await newPage(browser);
-    await page.goto(`${base}/?challenges=BLINK&server=1&autostart=1`);
+    await page.goto(`${base}/?server=1&autostart=1`);
     await page.waitForFunction(() => window.demo?.server || window.demo?.error, null, { timeout: 180_000, polling: 250 });
     const seen = await page.evaluate(() => ({ final: window.demo.final, server: window.demo.server, error: window.demo.error }));
     await screenshot(page, "demo-server-verdict");
@@ -82,8 +85,25 @@ test("demo page: a server session, signed evidence, and a REAL verdict signed by
     assert.deepEqual(payload, seen.server.result);
     console.log(`# server verdict: ${JSON.stringify(payload)}`);
     assert.equal(payload.label, "REAL", `server: ${JSON.stringify(payload)}`);
-    // The page sent its recording: the server ran the challenge itself.
-    assert.equal(payload.challenges_verified, true, JSON.stringify(payload));
+    // The page sent its recording: the server ran the whole session itself, with the script it
+    // drew, and saw it performed.
+    assert.deepEqual(payload.checks, { pad: "server", identity: "server", challenges: "server" });
+    assert.deepEqual(payload.passed, payload.script);
+    assert.equal(payload.script.length, 2);
+    const rec = payload.server.recording;
+    assert.equal(rec.codec, "vp8", JSON.stringify(rec));
+    assert.ok(rec.frames_analysed >= 15 && rec.duration_ms > 1000, JSON.stringify(rec));
+    assert.equal(rec.outcome.challenges.length, 2);
+    console.log(`# server's own run: ${rec.frames_analysed} frames of ${rec.duration_ms} ms, decided at ${rec.decided_at_ms} ms; disagreement ${JSON.stringify(payload.disagreement)}`);
+    // What the relying party's backend checks (server/examples/relying-party.mjs).
+    const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+    const accepted = await checkVerdict(
+      seen.server.verdict,
+      jwks,
+      { issuer: "liveproof-server", audience: "liveproof-public", sessionId: payload.sub, nonce: payload.nonce },
+      { jtiIsNew: () => true },
+    );
+    assert.equal(accepted.label, "REAL");
     // The page verified it too, with WebCrypto.
     assert.match(await page.textContent("#server-verdict"), /signature verified/);
   } finally {
@@ -92,7 +112,7 @@ test("demo page: a server session, signed evidence, and a REAL verdict signed by
 });
 
 test("kiosk page: offline result signed with the device key, queued, delivered when back online", async () => {
-  const browser = await launch(clip("live_blink_moun"));
+  const browser = await launch(clip("live_blink_smile_lp"));
   try {
     const context = await browser.newContext();
     const page = await newPage(browser, context);
@@ -100,7 +120,7 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
     await page.waitForFunction(() => window.kiosk?.ready, null, { timeout: 180_000, polling: 250 });
     // Register the kiosk with an admin token, as an operator would in the settings.
     await page.click("summary");
-    await page.fill("#admin-token", jwt({ sub: "operator", exp: Math.floor(Date.now() / 1000) + 600 }));
+    await page.fill("#admin-token", jwt({ sub: "operator", scope: "devices:admin", exp: Math.floor(Date.now() / 1000) + 600 }));
     await page.click("#register");
     await page.waitForFunction(() => window.kiosk.key.deviceId, null, { timeout: 30_000 });
     await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated", null, { timeout: 60_000 });
@@ -120,7 +140,10 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
     await page.evaluate(() => window.dispatchEvent(new Event("online")));
     const response = await sent;
     const payload = await verifyVerdict(response.verdict);
-    assert.equal(payload.label, offline.result.label, `server ${JSON.stringify(payload)}`);
+    assert.equal(offline.result.label, "REAL", JSON.stringify(offline.result));
+    // The kiosk's recording went with it: the server ran the policy's script over it.
+    assert.equal(payload.label, "REAL", `server ${JSON.stringify(payload)}`);
+    assert.equal(payload.checks.challenges, "server");
     await screenshot(page, "kiosk-delivered");
   } finally {
     await browser.close();
@@ -128,7 +151,7 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
 });
 
 test("kiosk page: a device id registered out of band, entered in the settings, signs its results", async () => {
-  const browser = await launch(clip("live_blink_moun"));
+  const browser = await launch(clip("live_blink_smile_lp"));
   try {
     const page = await newPage(browser, await browser.newContext());
     await page.goto(`${base}/kiosk.html`);
@@ -140,7 +163,7 @@ test("kiosk page: a device id registered out of band, entered in the settings, s
       method: "POST",
       headers: {
         "content-type": "application/json",
-        authorization: `Bearer ${jwt({ sub: "operator", exp: Math.floor(Date.now() / 1000) + 600 })}`,
+        authorization: `Bearer ${jwt({ sub: "operator", scope: "devices:admin", exp: Math.floor(Date.now() / 1000) + 600 })}`,
       },
       body: JSON.stringify({ public_key: publicKey, label: "out-of-band kiosk" }),
     });
@@ -158,7 +181,8 @@ test("kiosk page: a device id registered out of band, entered in the settings, s
       () => new Promise((done) => window.kiosk.queue.addEventListener("sent", (e) => done(e.detail.response), { once: true })),
     );
     const payload = await verifyVerdict(response.verdict);
-    assert.ok(["REAL", "FAKE"].includes(payload.label), JSON.stringify(payload));
+    assert.equal(payload.label, "REAL", JSON.stringify(payload));
+    assert.equal(payload.sub.startsWith(`kiosk:${deviceId}:`), true, payload.sub);
     await screenshot(page, "kiosk-device-id-entered");
   } finally {
     await browser.close();

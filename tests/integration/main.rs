@@ -7,4 +7,5 @@ mod common;
 mod evidence;
 mod reference;
 mod stills;
+mod verify;
 mod videos;

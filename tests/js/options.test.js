@@ -113,8 +113,10 @@ test('noSmile removes SMILE and longerTimeouts doubles the core default window',
   assert.equal(sessionOptions.challenge.timeout_ms, 16000);
   assert.equal(sessionOptions.live.detect_every, 3);
   assert.deepEqual(sessionOptions.live.evidence, {});
-  assert.equal(sessionOptions.seed.length, 32, 'default seed: 32 random bytes');
+  // Default: a random nonce string (base64url of 32 bytes) whose UTF-8 bytes are the seed, as
+  // a server drawing a kiosk's script from its nonce digests it.
   assert.match(nonce, /^[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual([...sessionOptions.seed], [...new TextEncoder().encode(nonce)]);
   const o2 = normalizeOptions({ challenges: { timeoutMs: 5000 }, accessibility: { longerTimeouts: true }, evidence: false }, 'file:///x/');
   const p2 = sessionPlan(o2.challenges, o2);
   assert.equal(p2.sessionOptions.challenge.timeout_ms, 10000);
@@ -132,6 +134,14 @@ test('a string seed is the nonce and its UTF-8 bytes are the core seed; a sessio
   assert.equal(ps.nonce, 'n-1');
   assert.deepEqual(ps.sessionOptions.script, ['BLINK']);
   assert.equal(s.session.key.length, 32);
+});
+
+test('a server session records the clip by default (the server decides only from it); otherwise it is opt-in', async () => {
+  const { normalizeOptions } = await pkg('options.js');
+  assert.equal(normalizeOptions({ session }, 'file:///x/').recordClip, true);
+  assert.equal(normalizeOptions({ session, recordClip: false }, 'file:///x/').recordClip, false);
+  assert.equal(normalizeOptions({}, 'file:///x/').recordClip, false);
+  assert.equal(normalizeOptions({ recordClip: true }, 'file:///x/').recordClip, true);
 });
 
 test('thresholds pass through to the core names', async () => {

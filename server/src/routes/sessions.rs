@@ -105,10 +105,10 @@ fn parse_request(body: &[u8]) -> Result<ScriptRequest, AppError> {
                 request.count = Some(usize::try_from(n).unwrap_or(usize::MAX));
             }
             "timeout_ms" => {
-                request.timeout_ms = Some(
-                    v.as_f64()
-                        .ok_or_else(|| AppError::invalid_field("timeout_ms", "must be a number"))?,
-                );
+                request.timeout_ms =
+                    Some(v.as_f64().ok_or_else(|| {
+                        AppError::invalid_field("timeout_ms", "must be a number")
+                    })?);
             }
             other => {
                 return Err(AppError::invalid_field(
@@ -284,7 +284,10 @@ mod tests {
             field_of(parse_request(br#"{"challenges":["WINK"]}"#).unwrap_err()),
             "challenges"
         );
-        assert_eq!(field_of(parse_request(br#"{"count":-1}"#).unwrap_err()), "count");
+        assert_eq!(
+            field_of(parse_request(br#"{"count":-1}"#).unwrap_err()),
+            "count"
+        );
         assert_eq!(
             field_of(parse_request(br#"{"challenge":[]}"#).unwrap_err()),
             "challenge"
@@ -295,20 +298,28 @@ mod tests {
         ));
 
         let policy = ScriptPolicy::default();
-        let public = SessionCreator::Public { ip: "1.2.3.4".into() };
+        let public = SessionCreator::Public {
+            ip: "1.2.3.4".into(),
+        };
         let rp = SessionCreator::Bearer(BearerClaims {
             subject: "bank".into(),
             ..BearerClaims::default()
         });
         assert_eq!(policy_for(&public, &policy, &r0()).unwrap(), policy);
-        let asked = parse_request(br#"{"challenges":["BLINK"],"count":1,"timeout_ms":120000}"#)
-            .unwrap();
+        let asked =
+            parse_request(br#"{"challenges":["BLINK"],"count":1,"timeout_ms":120000}"#).unwrap();
         assert!(matches!(
             policy_for(&public, &policy, &asked).unwrap_err(),
-            AppError::Coded { code: "options_not_allowed", .. }
+            AppError::Coded {
+                code: "options_not_allowed",
+                ..
+            }
         ));
         // Even a relying party cannot loosen the policy.
-        assert_eq!(field_of(policy_for(&rp, &policy, &asked).unwrap_err()), "count");
+        assert_eq!(
+            field_of(policy_for(&rp, &policy, &asked).unwrap_err()),
+            "count"
+        );
         let fine = parse_request(br#"{"challenges":["BLINK","SMILE"],"timeout_ms":5000}"#).unwrap();
         let narrowed = policy_for(&rp, &policy, &fine).unwrap();
         assert_eq!(narrowed.count, 2);

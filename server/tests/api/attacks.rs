@@ -70,7 +70,12 @@ fn forged(s: &Issued, frames: &[Vec<u8>], recording: Option<(&[u8], &str)>) -> B
     for c in &challenges {
         records.push(claimed_record(c.ended_ms));
     }
-    records.sort_by(|a, b| a["t_ms"].as_f64().unwrap().total_cmp(&b["t_ms"].as_f64().unwrap()));
+    records.sort_by(|a, b| {
+        a["t_ms"]
+            .as_f64()
+            .unwrap()
+            .total_cmp(&b["t_ms"].as_f64().unwrap())
+    });
     let records = serde_json::to_vec(&records).unwrap();
     items.push(Item::describe(
         "records.json",
@@ -81,8 +86,18 @@ fn forged(s: &Issued, frames: &[Vec<u8>], recording: Option<(&[u8], &str)>) -> B
     ));
     data.push(records);
     if let Some((bytes, media_type)) = recording {
-        let name = if media_type == "video/webm" { "clip.webm" } else { "clip.mp4" };
-        items.push(Item::describe(name, ItemKind::Clip, media_type, None, bytes));
+        let name = if media_type == "video/webm" {
+            "clip.webm"
+        } else {
+            "clip.mp4"
+        };
+        items.push(Item::describe(
+            name,
+            ItemKind::Clip,
+            media_type,
+            None,
+            bytes,
+        ));
         data.push(bytes.to_vec());
     }
     let manifest = Manifest {
@@ -117,8 +132,21 @@ async fn verdict(app: &axum::Router, s: &Issued, b: &Bundle) -> Value {
 fn still_video(rel: &str) -> Vec<u8> {
     ffmpeg(
         &[
-            "-loop", "1", "-i", &format!("{{media}}/{rel}"), "-t", "6", "-r", "15",
-            "-vf", "scale=540:-2,format=yuv420p", "-c:v", "libvpx", "-b:v", "1M", "{out}",
+            "-loop",
+            "1",
+            "-i",
+            &format!("{{media}}/{rel}"),
+            "-t",
+            "6",
+            "-r",
+            "15",
+            "-vf",
+            "scale=540:-2,format=yuv420p",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "1M",
+            "{out}",
         ],
         "webm",
     )
@@ -132,10 +160,18 @@ async fn attack_1_forged_claims_on_a_paper_mask_photo_never_get_real() {
     // The same photo three times, with invented records and every challenge claimed.
     let s = create_session(&app, json!({})).await;
     let same = jpeg(mask, 90);
-    let v = verdict(&app, &s, &forged(&s, &[same.clone(), same.clone(), same], None)).await;
+    let v = verdict(
+        &app,
+        &s,
+        &forged(&s, &[same.clone(), same.clone(), same], None),
+    )
+    .await;
     assert_eq!(v["label"], "FAKE", "{v}");
     assert_eq!(v["failure"]["reason"], "repeated_frame_items", "{v}");
-    assert_eq!(v["failure"]["frames"], json!(["frame-000.jpg", "frame-001.jpg", "frame-002.jpg"]));
+    assert_eq!(
+        v["failure"]["frames"],
+        json!(["frame-000.jpg", "frame-001.jpg", "frame-002.jpg"])
+    );
     assert_eq!(v["passed"], json!([]));
 
     // Three different encodings of it: the mask fools the anti-spoofing model (0.97: no mask
@@ -148,7 +184,10 @@ async fn attack_1_forged_claims_on_a_paper_mask_photo_never_get_real() {
     assert_eq!(v["passed"], json!([]));
     assert_eq!(v["checks"]["challenges"], "none");
     assert_eq!(v["confidence"], 0.0);
-    assert_eq!(v["disagreement"]["passed"], false, "no recording, nothing to compare");
+    assert_eq!(
+        v["disagreement"]["passed"], false,
+        "no recording, nothing to compare"
+    );
 
     // The photo as the "recording" (a virtual camera showing it): still, so refused.
     let s = create_session(&app, json!({})).await;
@@ -170,7 +209,12 @@ async fn attack_2_a_print_mixed_with_another_persons_photos_or_frames_never_gets
     let s = create_session(&app, json!({})).await;
     let print = "spoof/nuaa_imposter_0006.jpg";
     let live = "live/fr_obama.jpg";
-    let frames = [jpeg(live, 90), jpeg(print, 90), jpeg(live, 85), jpeg(print, 85)];
+    let frames = [
+        jpeg(live, 90),
+        jpeg(print, 90),
+        jpeg(live, 85),
+        jpeg(print, 85),
+    ];
     let v = verdict(&app, &s, &forged(&s, &frames, None)).await;
     assert_eq!(v["label"], "FAKE", "{v}");
     assert_eq!(v["failure"]["reason"], "identity_changed", "{v}");
@@ -199,7 +243,10 @@ async fn attack_2_a_print_mixed_with_another_persons_photos_or_frames_never_gets
     assert_eq!(v["label"], "FAKE", "{v}");
     assert_eq!(v["failure"]["reason"], "identity_changed", "{v}");
     let rec = &v["server"]["recording"];
-    assert!(rec["decided_at_ms"].as_f64().unwrap() > 1800.0, "after the splice: {rec}");
+    assert!(
+        rec["decided_at_ms"].as_f64().unwrap() > 1800.0,
+        "after the splice: {rec}"
+    );
 
     // Control: the second person's own recording passes.
     let s = create_session(&app, json!({})).await;
@@ -280,14 +327,21 @@ async fn attack_3_a_third_partys_clip_never_gets_real() {
 async fn a_recording_longer_than_the_session_has_existed_is_refused() {
     // The real policy slack: a clip that performs the script, recorded before the session.
     let mut c = policy_config();
-    c.verification.recording_slack_ms = liveproof::verify::VerifyPolicy::default().recording_slack_ms;
+    c.verification.recording_slack_ms =
+        liveproof::verify::VerifyPolicy::default().recording_slack_ms;
     let app = router_with(c).await;
     let s = create_session(&app, json!({})).await;
     let v = verdict(&app, &s, &bundle(Clip::BlinkSmile, &s)).await;
     assert_eq!(v["label"], "FAKE", "{v}");
     assert_eq!(v["failure"]["reason"], "recording_too_long", "{v}");
-    assert!(v["failure"]["duration_ms"].as_f64().unwrap() > 7000.0, "{v}");
-    assert!(v["failure"]["session_age_ms"].as_u64().unwrap() < 5000, "{v}");
+    assert!(
+        v["failure"]["duration_ms"].as_f64().unwrap() > 7000.0,
+        "{v}"
+    );
+    assert!(
+        v["failure"]["session_age_ms"].as_u64().unwrap() < 5000,
+        "{v}"
+    );
     // The recording itself shows the script performed: the refusal is about when it was made.
     assert_eq!(v["server"]["recording"]["outcome"]["label"], "REAL", "{v}");
     assert_eq!(v["passed"].as_array().unwrap().len(), 2);
@@ -303,7 +357,11 @@ async fn another_sessions_bundle_or_challenges_out_of_order_never_get_real() {
     // A's bundle replayed to B: signed with A's key it is not B's; re-signed with B's key (the
     // attacker holds it) it still names A's session and nonce.
     let token = sign_hmac(&a_bundle, &a.id, &a.key);
-    let r = send(&app, evidence_request(&b_session.evidence_url, &token, &a_bundle)).await;
+    let r = send(
+        &app,
+        evidence_request(&b_session.evidence_url, &token, &a_bundle),
+    )
+    .await;
     assert_code(&r, StatusCode::UNAUTHORIZED, "unknown_key");
     let r = submit(&app, &b_session, &a_bundle).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "session_mismatch");
@@ -320,7 +378,11 @@ async fn another_sessions_bundle_or_challenges_out_of_order_never_get_real() {
     b.manifest.result.passed = vec![Blink, Smile];
     let v = verdict(&app, &s, &b).await;
     assert_eq!(v["label"], "FAKE", "{v}");
-    assert_eq!(v["failure"], json!({"reason": "challenge_timeout", "action": "SMILE"}), "{v}");
+    assert_eq!(
+        v["failure"],
+        json!({"reason": "challenge_timeout", "action": "SMILE"}),
+        "{v}"
+    );
     assert_eq!(v["passed"], json!(["BLINK"]));
     assert_eq!(v["server"]["recording"]["codec"], "vp8");
     assert_eq!(v["disagreement"]["passed"], true);
@@ -363,8 +425,17 @@ async fn a_relying_party_may_only_narrow_the_policy() {
                 .unwrap(),
         )
         .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.json);
-        assert!(r.json["detail"]["body"][field].is_array(), "{body}: {}", r.json);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.json
+        );
+        assert!(
+            r.json["detail"]["body"][field].is_array(),
+            "{body}: {}",
+            r.json
+        );
     }
 }
 

@@ -100,7 +100,8 @@ pub fn recorded(clip: Clip, script: &[ChallengeAction]) -> Arc<LiveCheck> {
 /// Runs the SDK's check over a video as a camera would feed it.
 pub fn record(video: &[u8], script: &[ChallengeAction]) -> LiveCheck {
     let mut reader = VideoReader::from_bytes(video, &VideoLimits::default()).unwrap();
-    let session = ChallengeSession::with_script(ChallengeConfig::default(), script.to_vec()).unwrap();
+    let session =
+        ChallengeSession::with_script(ChallengeConfig::default(), script.to_vec()).unwrap();
     let mut check = LiveCheck::new(
         session,
         LiveConfig {

@@ -31,7 +31,11 @@ async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once()
     let script = script_of(&s);
     assert_eq!(script.len(), 2, "the policy's count");
     let b = bundle(Clip::BlinkSmile, &s);
-    assert_eq!(b.manifest.result.label, Label::Real, "the client's own result");
+    assert_eq!(
+        b.manifest.result.label,
+        Label::Real,
+        "the client's own result"
+    );
     let token = sign_hmac(&b, &s.id, &s.key);
 
     // The same bundle twice at once: the nonce is used exactly once. (Both requests pass the
@@ -67,7 +71,11 @@ async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once()
     assert_eq!(result["kind"], "session");
     let iat = result["iat"].as_u64().unwrap();
     assert!(iat >= now_ms() / 1000 - 60);
-    assert_eq!(result["exp"].as_u64().unwrap(), iat + 300, "a short lifetime");
+    assert_eq!(
+        result["exp"].as_u64().unwrap(),
+        iat + 300,
+        "a short lifetime"
+    );
     assert_eq!(result["script"], json!(script));
     assert_eq!(result["passed"], json!(script), "what the server saw");
     assert_eq!(
@@ -84,8 +92,14 @@ async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once()
     assert_eq!(rec["codec"], "h264");
     let analysed = rec["frames_analysed"].as_u64().unwrap();
     assert!(analysed >= 20, "{rec}");
-    assert!(rec["frames_decoded"].as_u64().unwrap() > analysed, "the tail is only decoded");
-    assert!((rec["duration_ms"].as_f64().unwrap() - 7240.0).abs() < 200.0, "{rec}");
+    assert!(
+        rec["frames_decoded"].as_u64().unwrap() > analysed,
+        "the tail is only decoded"
+    );
+    assert!(
+        (rec["duration_ms"].as_f64().unwrap() - 7240.0).abs() < 200.0,
+        "{rec}"
+    );
     assert_eq!(rec["analysis_fps"], 15.0);
     assert_eq!(rec["detect_every"], 3);
     let timings = rec["outcome"]["challenges"].as_array().unwrap();
@@ -97,8 +111,15 @@ async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once()
     assert!(stats["identity_compared"].as_u64().unwrap() >= 2, "{stats}");
     assert!(stats["identity_min"].as_f64().unwrap() >= 0.3, "{stats}");
     assert_eq!(stats["frames_unusable"], 0, "{stats}");
-    assert_eq!(result["server"]["frames"]["submitted"], b.manifest.items.len() - 2);
-    assert_eq!(result["server"]["frames"]["analysed"], json!([]), "the frames are audit only");
+    assert_eq!(
+        result["server"]["frames"]["submitted"],
+        b.manifest.items.len() - 2
+    );
+    assert_eq!(
+        result["server"]["frames"]["analysed"],
+        json!([]),
+        "the frames are audit only"
+    );
 
     // Client and server agree: the SDK's frames are found in the recording with their scores.
     let d = &result["disagreement"];
@@ -140,7 +161,11 @@ async fn without_a_recording_the_verdict_is_passive_only_or_refused_by_policy() 
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     let result = &r.json["result"];
     assert_eq!(result["label"], "PASSIVE_ONLY", "{result}");
-    assert_eq!(result["passed"], json!([]), "no challenge was seen by the server");
+    assert_eq!(
+        result["passed"],
+        json!([]),
+        "no challenge was seen by the server"
+    );
     assert_eq!(result["confidence"], 0.0);
     assert_eq!(
         result["checks"],
@@ -150,9 +175,16 @@ async fn without_a_recording_the_verdict_is_passive_only_or_refused_by_policy() 
     assert_eq!(result["server"]["recording"], Value::Null);
     let frames = &result["server"]["frames"];
     let analysed = frames["analysed"].as_array().unwrap();
-    assert_eq!(analysed.len(), b.manifest.items.len() - 1, "every frame item");
+    assert_eq!(
+        analysed.len(),
+        b.manifest.items.len() - 1,
+        "every frame item"
+    );
     assert!(analysed.iter().all(|f| f["faces"] == 1), "{frames}");
-    assert!(frames["stats"]["pad_score"].as_f64().unwrap() >= 0.5, "{frames}");
+    assert!(
+        frames["stats"]["pad_score"].as_f64().unwrap() >= 0.5,
+        "{frames}"
+    );
     // The client's REAL agrees with frames that pass the passive rules.
     assert_eq!(result["disagreement"]["label"], false, "{result}");
 
@@ -177,7 +209,11 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
     let app = app(state.clone());
     let s = create_session(&app, json!({})).await;
     let mut b = bundle(Clip::PhoneReplay, &s);
-    assert_eq!(b.manifest.result.label, Label::Fake, "the honest client says FAKE");
+    assert_eq!(
+        b.manifest.result.label,
+        Label::Fake,
+        "the honest client says FAKE"
+    );
     b.manifest.result.label = Label::Real;
     b.manifest.result.passed = script_of(&s);
     let mut records: Vec<Value> = serde_json::from_slice(&b.data[records_index(&b)]).unwrap();
@@ -186,7 +222,11 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
             r["pad"]["real"] = json!(0.99);
         }
     }
-    replace_item(&mut b, "records.json", serde_json::to_vec(&records).unwrap());
+    replace_item(
+        &mut b,
+        "records.json",
+        serde_json::to_vec(&records).unwrap(),
+    );
 
     let r = submit(&app, &s, &b).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -196,7 +236,10 @@ async fn a_phone_replay_is_fake_whatever_the_client_claims_and_the_lie_is_record
     assert!(result["pad_score"].as_f64().unwrap() < 0.01, "{result}");
     assert!(result["failure"]["reason"].is_string(), "{result}");
     let d = &result["disagreement"];
-    assert_eq!((d["any"].clone(), d["label"].clone(), d["passed"].clone()), (json!(true), json!(true), json!(true)));
+    assert_eq!(
+        (d["any"].clone(), d["label"].clone(), d["passed"].clone()),
+        (json!(true), json!(true), json!(true))
+    );
     let frames = d["frames"].as_array().unwrap();
     assert!(!frames.is_empty(), "{d}");
     assert!(frames.iter().all(|f| f["client_pad"] == json!(0.99)), "{d}");

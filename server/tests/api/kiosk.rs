@@ -60,7 +60,11 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
     let pk = jws::b64(device.verifying_key().as_bytes());
     let r = send(&app, register_request(None, json!({"public_key": pk}))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = send(&app, register_request(Some(&bearer()), json!({"public_key": pk}))).await;
+    let r = send(
+        &app,
+        register_request(Some(&bearer()), json!({"public_key": pk})),
+    )
+    .await;
     assert_eq!(
         (r.status, code(&r)),
         (StatusCode::FORBIDDEN, "insufficient_scope"),
@@ -177,13 +181,25 @@ async fn a_registered_kiosk_is_verified_once_per_nonce_until_revoked() {
         (r.status, code(&r)),
         (StatusCode::NOT_FOUND, "unknown_device")
     );
-    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(admin_bearer()))).await;
+    let r = send(
+        &app,
+        delete(format!("/v1/devices/{id}"), Some(admin_bearer())),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["revoked"], true);
     let first = r.json["revoked_at"].clone();
-    let r = send(&app, delete(format!("/v1/devices/{id}"), Some(admin_bearer()))).await;
+    let r = send(
+        &app,
+        delete(format!("/v1/devices/{id}"), Some(admin_bearer())),
+    )
+    .await;
     assert_eq!(r.json["revoked_at"], first);
-    let r = send(&app, delete("/v1/devices/nope".into(), Some(admin_bearer()))).await;
+    let r = send(
+        &app,
+        delete("/v1/devices/nope".into(), Some(admin_bearer())),
+    )
+    .await;
     assert_eq!(
         (r.status, code(&r)),
         (StatusCode::NOT_FOUND, "unknown_device")
@@ -233,7 +249,9 @@ async fn the_kiosk_policy_is_published_for_kiosk_pages() {
     let app = router_with(policy_config()).await;
     let r = send(
         &app,
-        Request::get("/v1/kiosk/policy").body(Body::empty()).unwrap(),
+        Request::get("/v1/kiosk/policy")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);

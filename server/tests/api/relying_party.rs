@@ -58,7 +58,10 @@ async fn a_relying_party_accepts_its_own_fresh_real_verdict_once_and_nothing_els
 
     // Addressed to another relying party, or about another session or nonce.
     let e = check_verdict(token, &keys, &expected(&s, "another-bank"), fresh).unwrap_err();
-    assert!(matches!(&e, Rejected::Invalid(m) if m.contains("Audience")), "{e:?}");
+    assert!(
+        matches!(&e, Rejected::Invalid(m) if m.contains("Audience")),
+        "{e:?}"
+    );
     let other = create_session(&app, json!({})).await;
     let e = check_verdict(token, &keys, &expected(&other, "tester"), fresh).unwrap_err();
     assert_eq!(e, Rejected::OtherSession("sub"));
@@ -71,9 +74,15 @@ async fn a_relying_party_accepts_its_own_fresh_real_verdict_once_and_nothing_els
     let mut old = claims.clone();
     old["iat"] = json!(now() - 3900);
     old["exp"] = json!(now() - 3600);
-    let expired = state.signer.sign(&serde_json::to_vec(&old).unwrap()).unwrap();
+    let expired = state
+        .signer
+        .sign(&serde_json::to_vec(&old).unwrap())
+        .unwrap();
     let e = check_verdict(&expired, &keys, &expected(&s, "tester"), fresh).unwrap_err();
-    assert!(matches!(&e, Rejected::Invalid(m) if m.contains("Expired")), "{e:?}");
+    assert!(
+        matches!(&e, Rejected::Invalid(m) if m.contains("Expired")),
+        "{e:?}"
+    );
 
     // Tampered: the payload of a FAKE verdict relabelled REAL keeps no valid signature.
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
@@ -81,11 +90,17 @@ async fn a_relying_party_accepts_its_own_fresh_real_verdict_once_and_nothing_els
     forged["passed"] = json!(["BLINK", "SMILE", "LOOK UP"]);
     parts[1] = liveproof::evidence::jws::b64(&serde_json::to_vec(&forged).unwrap());
     let e = check_verdict(&parts.join("."), &keys, &expected(&s, "tester"), fresh).unwrap_err();
-    assert!(matches!(&e, Rejected::Invalid(m) if m.contains("Signature")), "{e:?}");
+    assert!(
+        matches!(&e, Rejected::Invalid(m) if m.contains("Signature")),
+        "{e:?}"
+    );
 
     // Signed by another server (another key): not in this server's JWKS.
     let elsewhere = state_with(policy_config()).await;
-    let foreign = elsewhere.signer.sign(&serde_json::to_vec(&claims).unwrap()).unwrap();
+    let foreign = elsewhere
+        .signer
+        .sign(&serde_json::to_vec(&claims).unwrap())
+        .unwrap();
     let e = check_verdict(&foreign, &keys, &expected(&s, "tester"), fresh).unwrap_err();
     assert!(matches!(e, Rejected::UnknownKey(_)), "{e:?}");
 
@@ -107,12 +122,18 @@ async fn passive_only_and_fake_verdicts_are_not_a_pass() {
     assert_eq!(r.json["result"]["label"], "PASSIVE_ONLY", "{}", r.json);
     let token = r.json["verdict"].as_str().unwrap();
     let e = check_verdict(token, &keys, &expected(&s, "tester"), fresh).unwrap_err();
-    assert!(matches!(&e, Rejected::NotLive { label, .. } if label == "PASSIVE_ONLY"), "{e:?}");
+    assert!(
+        matches!(&e, Rejected::NotLive { label, .. } if label == "PASSIVE_ONLY"),
+        "{e:?}"
+    );
 
     let s = create_session(&app, json!({})).await;
     let r = submit(&app, &s, &bundle(Clip::PhoneReplay, &s)).await;
     assert_eq!(r.json["result"]["label"], "FAKE", "{}", r.json);
     let token = r.json["verdict"].as_str().unwrap();
     let e = check_verdict(token, &keys, &expected(&s, "tester"), fresh).unwrap_err();
-    assert!(matches!(&e, Rejected::NotLive { label, .. } if label == "FAKE"), "{e:?}");
+    assert!(
+        matches!(&e, Rejected::NotLive { label, .. } if label == "FAKE"),
+        "{e:?}"
+    );
 }

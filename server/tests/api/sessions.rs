@@ -154,7 +154,10 @@ async fn bad_session_options_are_refused_naming_the_field() {
         (r#"{"challenges": ["WINK"]}"#, "challenges"),
         (r#"{"challenges": []}"#, "challenges"),
         (r#"{"challenges": ["BLINK"]}"#, "challenges"),
-        (r#"{"challenges": ["BLINK", "SMILE"], "count": 3}"#, "challenges"),
+        (
+            r#"{"challenges": ["BLINK", "SMILE"], "count": 3}"#,
+            "challenges",
+        ),
         (r#"{"count": 1}"#, "count"),
         (r#"{"timeout_ms": 8001}"#, "timeout_ms"),
         (r#"{"count": 0}"#, "count"),

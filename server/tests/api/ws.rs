@@ -374,9 +374,7 @@ async fn silence_and_the_session_limit_finish_the_session_and_big_messages_are_r
     // Idle: start, then nothing → final_result (the session is finished), close 1000.
     let (mut tx, rx) = connect(addr).await.split();
     let reader = tokio::spawn(read_all(rx));
-    tx.send(Message::text(r#"{"type":"start"}"#))
-        .await
-        .unwrap();
+    tx.send(Message::text(r#"{"type":"start"}"#)).await.unwrap();
     let (msgs, close) = reader.await.unwrap();
     assert_eq!(types(&msgs), ["final_result"], "{msgs:?}");
     let close = close.unwrap();

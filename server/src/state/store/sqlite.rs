@@ -305,8 +305,18 @@ impl Store for SqliteStore {
             )
             .optional()
         })?;
-        let Some((id, nonce, key, script, timeout_ms, principal, created, expires, status, audience)) =
-            row
+        let Some((
+            id,
+            nonce,
+            key,
+            script,
+            timeout_ms,
+            principal,
+            created,
+            expires,
+            status,
+            audience,
+        )) = row
         else {
             return Ok(None);
         };

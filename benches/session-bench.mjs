@@ -1,0 +1,144 @@
+// The server's cost of verifying SDK sessions from their recordings (scripts/bench-server.sh
+// runs it; it can also run alone against any server). Each simulated client does what a
+// relying party and the SDK do: creates a session (Bearer token, narrowed to the actions the
+// recording performs, re-created until the drawn order is the recording's), builds the
+// evidence bundle (the recording as its clip, the SDK's JPEG frames and per-frame records),
+// signs the manifest with the session key (HS256), posts it and times the server's answer.
+//
+//   node benches/session-bench.mjs --base URL --token JWT --recording FILE --frames DIR
+//       --challenges "LOOK LEFT,LOOK RIGHT" [--sessions N] [--concurrency N] [--duration S]
+//       [--json OUT]
+//
+// With --duration, each of --concurrency clients submits sessions back to back for that long;
+// otherwise --sessions sessions run --concurrency at a time. Reports per-session latency
+// (median, p90, p99, max: the POST of the evidence to its verdict), sessions per minute, the
+// labels, and the server's own frame counts. Exits 2 when a session is not answered 200 REAL.
+import { createHmac, createHash } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+for (const k of ['base', 'token', 'recording', 'frames', 'challenges']) {
+  if (!args[k]) {
+    console.error(`session-bench: --${k} is required`);
+    process.exit(1);
+  }
+}
+const script = args.challenges.split(',').map((s) => s.trim());
+const concurrency = Number(args.concurrency ?? 1);
+const sessions = Number(args.sessions ?? 10);
+const duration = args.duration ? Number(args.duration) * 1000 : null;
+const recording = readFileSync(args.recording);
+const recordingType = args.recording.endsWith('.mp4') ? 'video/mp4' : 'video/webm';
+const frames = readdirSync(args.frames).filter((f) => f.endsWith('.jpg')).sort().map((f) => readFileSync(join(args.frames, f)));
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+const item = (name, kind, mediaType, tMs, data) => ({
+  name, kind, media_type: mediaType, ...(tMs === null ? {} : { t_ms: tMs }), bytes: data.length, sha256: sha256(data),
+});
+const record = (t) => ({
+  t_ms: t, width: 640, height: 480, faces: 1, bbox: null, score: null, presence: null,
+  pad: { real: 0.95, v2: 0.95, v1se: 0.95 }, ear: null, mouth: null, pose: null, quality: null,
+  happy: null, guidance: [],
+  timings: { detect_ms: 0, landmarks_ms: 0, pad_ms: 0, embed_ms: 0, attributes_ms: 0, total_ms: 0 },
+});
+
+async function createSession() {
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${args.base}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${args.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ challenges: script }),
+    });
+    if (res.status !== 201) throw new Error(`POST /v1/sessions → ${res.status}: ${await res.text()}`);
+    const s = await res.json();
+    if (s.challenges.join('|') === script.join('|')) return s;
+  }
+  throw new Error(`no session drew ${script.join(', ')} in 50 tries`);
+}
+
+/** The bundle the SDK would send for this session, signed with its key. */
+function evidence(s) {
+  const items = [];
+  const parts = [];
+  frames.forEach((f, i) => {
+    const name = `frame-${String(i).padStart(3, '0')}.jpg`;
+    items.push(item(name, 'frame', 'image/jpeg', 400 * (i + 1), f));
+    parts.push([name, f, 'image/jpeg']);
+  });
+  const records = Buffer.from(JSON.stringify(frames.map((_, i) => record(400 * (i + 1)))));
+  items.push(item('records.json', 'records', 'application/json', null, records));
+  parts.push(['records.json', records, 'application/json']);
+  const clipName = recordingType === 'video/mp4' ? 'clip.mp4' : 'clip.webm';
+  items.push(item(clipName, 'clip', recordingType, null, recording));
+  parts.push([clipName, recording, recordingType]);
+  const manifest = {
+    v: 1, session_id: s.session_id, nonce: s.nonce, created_ms: Date.now(),
+    versions: { sdk: 'session-bench', core: '0', models: {} },
+    script: s.challenges, timeout_ms: s.timeout_ms, challenges: [],
+    result: { label: 'REAL', passed: s.challenges, confidence: 0.95 },
+    items,
+  };
+  const header = b64url(JSON.stringify({ alg: 'HS256', kid: s.session_id, typ: 'liveproof-evidence+jws' }));
+  const payload = b64url(JSON.stringify(manifest));
+  const sig = createHmac('sha256', Buffer.from(s.session_key, 'base64url')).update(`${header}.${payload}`).digest('base64url');
+  const form = new FormData();
+  form.append('evidence', `${header}.${payload}.${sig}`);
+  for (const [name, data, type] of parts) form.append(name, new Blob([data], { type }), name);
+  return form;
+}
+
+const results = [];
+async function oneSession() {
+  const s = await createSession();
+  const form = evidence(s);
+  const t0 = performance.now();
+  const res = await fetch(new URL(s.evidence_url, args.base), { method: 'POST', body: form });
+  const body = await res.json().catch(() => ({}));
+  const ms = performance.now() - t0;
+  const r = body.result ?? {};
+  results.push({
+    ms, status: res.status, label: r.label ?? null, failure: r.failure ?? body.detail ?? null,
+    frames_analysed: r.server?.recording?.frames_analysed ?? null,
+    duration_ms: r.server?.recording?.duration_ms ?? null,
+    decided_at_ms: r.server?.recording?.decided_at_ms ?? null,
+  });
+}
+
+const started = performance.now();
+if (duration !== null) {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() - started < duration) await oneSession();
+  }));
+} else {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < sessions) { next++; await oneSession(); }
+  }));
+}
+const elapsed = (performance.now() - started) / 1000;
+
+const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
+const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
+const labels = {};
+for (const r of results) labels[`${r.status} ${r.label}`] = (labels[`${r.status} ${r.label}`] ?? 0) + 1;
+const summary = {
+  sessions: results.length,
+  concurrency,
+  elapsed_s: Number(elapsed.toFixed(1)),
+  sessions_per_min: Number(((results.length / elapsed) * 60).toFixed(1)),
+  latency_ms: {
+    median: Math.round(pct(50)), p90: Math.round(pct(90)), p99: Math.round(pct(99)), max: Math.round(sorted.at(-1) ?? 0),
+  },
+  labels,
+  frames_analysed: results[0]?.frames_analysed ?? null,
+  recording_ms: results[0]?.duration_ms ?? null,
+  decided_at_ms: results[0]?.decided_at_ms ?? null,
+  failures: results.filter((r) => r.status !== 200 || r.label !== 'REAL').slice(0, 3),
+};
+if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
+console.log(JSON.stringify(summary));
+process.exit(summary.failures.length ? 2 : 0);
