@@ -15,15 +15,16 @@ export function clip(name) {
   mkdirSync(y4mDir, { recursive: true });
   const file = join(y4mDir, `${name}.y4m`);
   if (existsSync(file)) return file;
-  if (name === "live_blink_smile_lp") {
-    // A person who blinks and smiles (either order passes), the portrait source centred on a
-    // blurred copy of itself, 640x480 at 15 fps: the camera of the server-flow tests, whose
-    // server policy draws its scripts from BLINK and SMILE.
+  if (name === "live_headturns_tvl") {
+    // A person who turns left (at 2.3 s), blinks, then turns right (7.8 s), as a phone's
+    // portrait selfie camera sees it (368x656, 15 fps, 10 s). The camera loops it, so a script
+    // of LOOK LEFT and LOOK RIGHT passes in either order: the camera of the server-flow tests,
+    // whose server policy draws from those two. Head turns are held, so the client's and the
+    // server's runs see them alike whatever the camera's start-up delay. (Letterboxed into
+    // 640x480 the same face scores 0.55-0.7 real: the bars look like a screen's edge.)
     execFileSync("ffmpeg", [
-      "-v", "error", "-y", "-i", join(media, "video_live/lp_d12.mp4"), "-an", "-filter_complex",
-      "[0:v]split[a][b];[a]scale=640:480:force_original_aspect_ratio=increase,crop=640:480,boxblur=20:2[bg];" +
-        "[b]scale=-2:480[fg];[bg][fg]overlay=(W-w)/2:0,fps=15,setsar=1,format=yuv420p",
-      "-f", "yuv4mpegpipe", file,
+      "-v", "error", "-y", "-t", "10", "-i", join(media, "video_live/tvl_real_head_turns.mp4"), "-an",
+      "-vf", "fps=15,setsar=1,format=yuv420p", "-f", "yuv4mpegpipe", file,
     ]);
   } else if (name === "no_face") {
     // An empty room: a blurred, face-free crop of a real clip (the top-left corner of the

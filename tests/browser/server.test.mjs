@@ -53,8 +53,9 @@ before(async () => {
     .replace(/^addr = .*$/m, `addr = "127.0.0.1:${port}"`)
     .replace(/^database = .*$/m, 'database = ":memory:"')
     .replace(/^secret = .*$/m, `secret = "${SECRET}"`)
-    // The policy draws two of BLINK and SMILE, which the camera clip performs in either order.
-    .replace(/^actions = .*$/gm, 'actions = ["BLINK", "SMILE"]');
+    // The policy draws LOOK LEFT and LOOK RIGHT, which the looping camera clip performs in
+    // either order.
+    .replace(/^actions = .*$/gm, 'actions = ["LOOK LEFT", "LOOK RIGHT"]');
   writeFileSync(join(dir, "config.toml"), config);
   proc = spawn(BIN, [], {
     cwd: repo,
@@ -71,7 +72,7 @@ before(async () => {
 after(() => proc?.kill());
 
 test("demo page: a public server session, the recording, and a REAL verdict from the server's own run", async () => {
-  const browser = await launch(clip("live_blink_smile_lp"));
+  const browser = await launch(clip("live_headturns_tvl"));
   try {
     const page = await newPage(browser);
     await page.goto(`${base}/?server=1&autostart=1`);
@@ -112,7 +113,7 @@ test("demo page: a public server session, the recording, and a REAL verdict from
 });
 
 test("kiosk page: offline result signed with the device key, queued, delivered when back online", async () => {
-  const browser = await launch(clip("live_blink_smile_lp"));
+  const browser = await launch(clip("live_headturns_tvl"));
   try {
     const context = await browser.newContext();
     const page = await newPage(browser, context);
@@ -127,7 +128,11 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
 
     await context.setOffline(true);
     await page.reload();
+    // A decision, then its bundle signed and queued (after the recording's 1 s tail).
     await page.waitForFunction(() => window.kiosk?.ready && window.kiosk.results.length > 0, null, { timeout: 180_000, polling: 250 });
+    for (let i = 0; i < 120 && (await page.evaluate(() => window.kiosk.queue.size())) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const offline = await page.evaluate(async () => ({ online: navigator.onLine, queued: await window.kiosk.queue.size(), result: window.kiosk.results[0] }));
     await screenshot(page, "kiosk-offline-queued");
     assert.equal(offline.online, false);
@@ -151,7 +156,7 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
 });
 
 test("kiosk page: a device id registered out of band, entered in the settings, signs its results", async () => {
-  const browser = await launch(clip("live_blink_smile_lp"));
+  const browser = await launch(clip("live_headturns_tvl"));
   try {
     const page = await newPage(browser, await browser.newContext());
     await page.goto(`${base}/kiosk.html`);
