@@ -135,8 +135,8 @@ const summary = {
   },
   labels,
   frames_analysed: results[0]?.frames_analysed ?? null,
-  recording_ms: results[0]?.duration_ms ?? null,
-  decided_at_ms: results[0]?.decided_at_ms ?? null,
+  recording_ms: results[0]?.duration_ms == null ? null : Math.round(results[0].duration_ms),
+  decided_at_ms: results[0]?.decided_at_ms == null ? null : Math.round(results[0].decided_at_ms),
   failures: results.filter((r) => r.status !== 200 || r.label !== 'REAL').slice(0, 3),
 };
 if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
