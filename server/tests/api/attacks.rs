@@ -323,13 +323,21 @@ async fn attack_3_a_third_partys_clip_never_gets_real() {
     assert!(v["creator"].as_str().unwrap().starts_with("public:"), "{v}");
 }
 
+/// A recording made before the session existed: another session's, or a third party's clip that
+/// happens to perform the drawn script. Its length gives it away when it is submitted sooner.
 #[tokio::test]
 async fn a_recording_longer_than_the_session_has_existed_is_refused() {
-    // The real policy slack: a clip that performs the script, recorded before the session.
+    // The real policy slack (the other tests accept the old test media as fresh).
     let mut c = policy_config();
     c.verification.recording_slack_ms =
         liveproof::verify::VerifyPolicy::default().recording_slack_ms;
     let app = router_with(c).await;
+    // The client's side is computed first, so the new session is only a moment old.
+    for script in [[Blink, Smile], [Smile, Blink]] {
+        recorded(Clip::BlinkSmile, &script);
+    }
+    let earlier = create_session(&app, json!({})).await;
+    let _made_for_it = bundle(Clip::BlinkSmile, &earlier);
     let s = create_session(&app, json!({})).await;
     let v = verdict(&app, &s, &bundle(Clip::BlinkSmile, &s)).await;
     assert_eq!(v["label"], "FAKE", "{v}");
