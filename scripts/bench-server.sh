@@ -224,7 +224,7 @@ done
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 now=$(date +%s)
 jwt_head=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-jwt_body=$(printf '{"sub":"bench-server","iat":%d,"exp":%d}' "$now" $((now + 86400)) | b64url)
+jwt_body=$(printf '{"sub":"bench-server","scope":"liveness sessions metrics","iat":%d,"exp":%d}' "$now" $((now + 86400)) | b64url)
 jwt_sig=$(printf '%s.%s' "$jwt_head" "$jwt_body" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
 token=$jwt_head.$jwt_body.$jwt_sig
 
@@ -250,7 +250,7 @@ for i in $(seq 1 600); do
   [ "$i" = 600 ] && die "/readyz not 200 after 120 s (see $work/server.log)"
   sleep 0.2
 done
-metric() { curl -sf "$base/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
+metric() { curl -sf -H "Authorization: Bearer $token" "$base/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
 [ "$(metric liveproof_pool_size)" = "$pool_size" ] && [ "$(metric liveproof_pool_queue_capacity)" = "$queue" ] \
   || die "the server does not report pool size $pool_size / queue $queue in /metrics"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || echo 0; }

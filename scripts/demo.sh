@@ -20,12 +20,13 @@ $lp check --image "$media/live/frame_zub_real_smile_wave_t1.0.jpg" --video "$med
 echo "== liveproof video $media/video_live/moun_blink_drowsy.mp4 --challenges BLINK"
 $lp video "$media/video_live/moun_blink_drowsy.mp4" --challenges BLINK
 
-# A demo HS256 token for the Bearer-authenticated routes (the secret is the example config's),
-# with the administrator scope that registering a kiosk needs.
+# A demo HS256 token for the Bearer-authenticated routes (the secret is the example config's,
+# accepted because the config says demo = true on a loopback address), valid one day (the
+# maximum), with every scope: the liveness APIs, sessions, kiosk administration, metrics.
 secret="change-me-change-me-change-me-change-me"
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-payload=$(printf '{"sub":"demo","scope":"devices:admin","exp":%d}' $(( $(date +%s) + 86400 )) | b64url)
+payload=$(printf '{"sub":"demo","scope":"liveness sessions devices:admin metrics","iat":%d,"exp":%d}' $(date +%s) $(( $(date +%s) + 86400 )) | b64url)
 sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
 cat <<MSG
 

@@ -44,10 +44,19 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The JWT secret of `server/config.example.toml`: published, so accepted only in demo mode.
+pub const EXAMPLE_JWT_SECRET: &str = "change-me-change-me-change-me-change-me";
+/// SHA-256 of the example config's API key (`secret`): published, so demo mode only.
+pub const EXAMPLE_API_KEY_SHA256: &str =
+    "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The local demo (`scripts/demo.sh`): allows the published example secrets and public
+    /// sessions, and only on a loopback address. Anything else refuses to start with them.
+    pub demo: bool,
     /// Listen address.
     pub addr: String,
     /// Extra prefix under which the seed routes are also served (e.g. `/sumi`); empty = none.
@@ -81,6 +90,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            demo: false,
             addr: "127.0.0.1:8080".into(),
             route_prefix: String::new(),
             database: ":memory:".into(),
@@ -117,6 +127,16 @@ pub struct JwtConfig {
     pub audience: Option<String>,
     /// Clock skew tolerated on `exp` / `nbf`, seconds (default 30).
     pub leeway_s: Option<u64>,
+    /// Longest token lifetime accepted (`exp` − `iat`, or `exp` − now without `iat`),
+    /// seconds (default one day): a leaked long-lived token is refused.
+    pub max_lifetime_s: Option<u64>,
+}
+
+impl JwtConfig {
+    /// [`JwtConfig::max_lifetime_s`] with its default.
+    pub fn max_lifetime(&self) -> u64 {
+        self.max_lifetime_s.unwrap_or(86_400)
+    }
 }
 
 /// The CPU pool that runs the pipeline.
@@ -208,12 +228,31 @@ pub struct SessionsConfig {
     pub ttl_s: u64,
     /// Sessions one client IP may create per minute in public mode.
     pub public_rate_per_minute: u32,
-    /// Take the client IP from the first `X-Forwarded-For` address. Only behind a proxy that
-    /// overwrites that header; otherwise clients choose their own rate-limit bucket.
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of the server (IP addresses or CIDR networks, e.g. `10.0.0.0/8`). Only a
+    /// request from one of them has its `X-Forwarded-For` read, and the client is the right-most
+    /// address there that is not one of them (entries to its left are the client's to forge).
+    pub trusted_proxies: Vec<String>,
     /// Where scripts come from: actions, challenges per session (at least 2), time per
     /// challenge. A public creator gets exactly this; a relying party may only narrow it.
     pub script: ScriptPolicy,
+}
+
+impl SessionsConfig {
+    /// [`SessionsConfig::trusted_proxies`] parsed (a bare address is its own /32 or /128).
+    pub fn trusted_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "sessions.trusted_proxies: {p:?} is not an IP address or network"
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 impl Default for SessionsConfig {
@@ -222,7 +261,7 @@ impl Default for SessionsConfig {
             public: false,
             ttl_s: 600,
             public_rate_per_minute: 10,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             script: ScriptPolicy::default(),
         }
     }
@@ -390,8 +429,59 @@ impl Config {
         })
     }
 
+    /// The published example secrets this configuration uses, and public sessions: what only
+    /// the local demo may run with.
+    pub fn demo_settings(&self) -> Vec<&'static str> {
+        let mut found = Vec::new();
+        if self.jwt.secret.as_deref() == Some(EXAMPLE_JWT_SECRET) {
+            found.push("the example JWT secret");
+        }
+        let example_key = hex::decode(EXAMPLE_API_KEY_SHA256).unwrap_or_default();
+        if self
+            .api_keys
+            .iter()
+            .any(|k| k.key_hash().is_ok_and(|h| h[..] == example_key[..]))
+        {
+            found.push("the example API key `secret`");
+        }
+        if self.sessions.public {
+            found.push("public sessions ([sessions] public = true)");
+        }
+        found
+    }
+
+    /// Refuses the published example secrets and public sessions unless `demo = true` on a
+    /// loopback address, and demo mode anywhere else; the message is one line saying why.
+    fn check_demo(&self) -> Result<(), ConfigError> {
+        let loopback = self
+            .addr
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback());
+        if self.demo && !loopback {
+            return Err(ConfigError::Invalid(format!(
+                "demo = true is only allowed on a loopback address, not {}",
+                self.addr
+            )));
+        }
+        let found = self.demo_settings();
+        if !self.demo && !found.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "refusing to start with {}: set your own secrets (LIVEPROOF_JWT_SECRET, [[api_key]] key_sha256) \
+                 and [sessions] public = false, or demo = true on a loopback address for a local demo",
+                found.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_demo()?;
+        if self.jwt.max_lifetime() == 0 {
+            return Err(ConfigError::Invalid(
+                "jwt.max_lifetime_s must be at least 1".into(),
+            ));
+        }
         let p = &self.route_prefix;
         if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/') || p.len() < 2) {
             return Err(ConfigError::Invalid(format!(
@@ -413,6 +503,7 @@ impl Config {
         if !(10..=86_400).contains(&self.sessions.ttl_s) {
             return invalid("sessions.ttl_s must be 10..=86400");
         }
+        self.sessions.trusted_networks()?;
         if self.sessions.public_rate_per_minute == 0 {
             return invalid("sessions.public_rate_per_minute must be at least 1");
         }

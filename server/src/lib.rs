@@ -62,6 +62,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", routes::selfie::PATH),
     ("post", routes::verification::PATH),
     ("get", routes::ws::PATH),
+    ("post", routes::ws::TICKETS_PATH),
     ("post", routes::sessions::CREATE_PATH),
     ("post", routes::sessions::EVIDENCE_PATH),
     ("post", routes::devices::PATH),
@@ -94,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::sessions::router(l.evidence_body_bytes))
         .merge(routes::kiosk::router(l.evidence_body_bytes))
         .merge(routes::devices::router())
+        .merge(routes::ws::tickets_router())
         .merge(routes::jwks::router())
         .merge(routes::ops::router());
     if !state.config.route_prefix.is_empty() {

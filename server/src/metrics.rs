@@ -29,6 +29,16 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
 }
 
+/// The method label: a standard method, else `OTHER`.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    KNOWN
+        .iter()
+        .find(|k| **k == method)
+        .copied()
+        .unwrap_or("OTHER")
+}
+
 /// Request metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -36,11 +46,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Records one finished request.
+    /// Records one finished request. The method is one of a fixed set (anything else is
+    /// `OTHER`), so a client cannot add label values: routes are matched patterns already.
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let Ok(mut m) = self.inner.lock() else { return };
         *m.requests
-            .entry((route.to_owned(), method.to_owned(), status))
+            .entry((route.to_owned(), method_label(method).to_owned(), status))
             .or_default() += 1;
         let h = m.latency.entry(route.to_owned()).or_default();
         for (c, le) in h.counts.iter_mut().zip(BUCKETS) {

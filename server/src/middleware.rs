@@ -46,7 +46,8 @@ pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Nex
         .get::<MatchedPath>()
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
-    let method = req.method().to_string();
+    // Bounded: a client may send any method string; logs and metrics see a fixed set.
+    let method = crate::metrics::method_label(req.method().as_str());
     req.extensions_mut().insert(RequestId(id.clone()));
 
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
@@ -54,7 +55,7 @@ pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Nex
 
     let status = response.status().as_u16();
     let elapsed = start.elapsed().as_secs_f64();
-    state.metrics.observe(&route, &method, status, elapsed);
+    state.metrics.observe(&route, method, status, elapsed);
     span.in_scope(|| {
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
             tracing::error!(status, error = %cause, "request failed");

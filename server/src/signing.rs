@@ -13,7 +13,7 @@
 
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::SigningKey;
-use liveproof::evidence::jws::{self, b64, SignKey};
+use liveproof::evidence::jws::{self, b64, SignKey, VerifyKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -101,12 +101,23 @@ impl ServerKey {
 
     /// Signs a verdict payload as a compact JWS.
     pub fn sign(&self, payload: &[u8]) -> Result<String, jws::JwsError> {
-        jws::sign(
-            payload,
-            &self.kid,
-            Some(VERDICT_TYPE),
-            SignKey::Ed25519(&self.key),
-        )
+        self.sign_typed(payload, VERDICT_TYPE)
+    }
+
+    /// Signs a payload of another kind (`typ`), e.g. a WebSocket ticket.
+    pub fn sign_typed(&self, payload: &[u8], typ: &str) -> Result<String, jws::JwsError> {
+        jws::sign(payload, &self.kid, Some(typ), SignKey::Ed25519(&self.key))
+    }
+
+    /// Verifies a compact JWS this key signed with type `typ`; returns the payload.
+    pub fn verify_typed(&self, token: &str, typ: &str) -> Result<Vec<u8>, jws::JwsError> {
+        let public = self.key.verifying_key().to_bytes();
+        let verified = jws::verify(token, |h| {
+            (h.kid == self.kid && h.typ.as_deref() == Some(typ))
+                .then(|| VerifyKey::ed25519(&public).ok())
+                .flatten()
+        })?;
+        Ok(verified.payload)
     }
 }
 

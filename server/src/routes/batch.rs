@@ -17,7 +17,7 @@ use axum::{Extension, Router};
 use liveproof::batch::{run_batch_bytes, BatchLimits};
 use liveproof::report::ApiVersion;
 
-use crate::auth::BearerClaims;
+use crate::auth::{Authorized, BearerClaims, Liveness};
 use crate::error::AppError;
 use crate::middleware::RequestId;
 use crate::routes::liveness::{read_form, FormKind};
@@ -37,19 +37,19 @@ pub fn router(body_limit: usize) -> Router<AppState> {
 async fn v1(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    claims: BearerClaims,
+    caller: Authorized<Liveness>,
     form: Multipart,
 ) -> Result<Response, AppError> {
-    run(state, id, claims, form, ApiVersion::V1, V1_PATH).await
+    run(state, id, caller.claims, form, ApiVersion::V1, V1_PATH).await
 }
 
 async fn v2(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    claims: BearerClaims,
+    caller: Authorized<Liveness>,
     form: Multipart,
 ) -> Result<Response, AppError> {
-    run(state, id, claims, form, ApiVersion::V2, V2_PATH).await
+    run(state, id, caller.claims, form, ApiVersion::V2, V2_PATH).await
 }
 
 async fn run(

@@ -26,7 +26,7 @@ use liveproof::evidence::jws::b64;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{BearerClaims, DEVICES_ADMIN_SCOPE};
+use crate::auth::{Authorized, DevicesAdmin};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::state::store::DeviceRecord;
@@ -75,10 +75,9 @@ pub fn parse_public_key(text: &str) -> Result<[u8; 32], AppError> {
 
 async fn register(
     State(state): State<AppState>,
-    claims: BearerClaims,
+    claims: Authorized<DevicesAdmin>,
     body: Result<Json<Registration>, JsonRejection>,
 ) -> Result<impl IntoResponse, AppError> {
-    claims.require_scope(DEVICES_ADMIN_SCOPE)?;
     let Json(req) = body?;
     let public_key = parse_public_key(&req.public_key)?;
     let label = req
@@ -98,7 +97,7 @@ async fn register(
         id: uuid::Uuid::new_v4().to_string(),
         public_key,
         label,
-        owner: claims.subject,
+        owner: claims.subject.clone(),
         created_ms: now_ms(),
         revoked_ms: None,
     };
@@ -118,10 +117,9 @@ async fn register(
 
 async fn revoke(
     State(state): State<AppState>,
-    claims: BearerClaims,
+    claims: Authorized<DevicesAdmin>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, AppError> {
-    claims.require_scope(DEVICES_ADMIN_SCOPE)?;
     let Path(id) = path?;
     let unknown = || AppError::coded(StatusCode::NOT_FOUND, "unknown_device", "no such device");
     if id.is_empty() || id.len() > 128 {

@@ -19,7 +19,7 @@ use axum::{Extension, Json, Router};
 use liveproof::check::{check_media, CheckParams};
 use liveproof::report::ApiVersion;
 
-use crate::auth::BearerClaims;
+use crate::auth::{Authorized, BearerClaims, Liveness};
 use crate::error::AppError;
 use crate::middleware::RequestId;
 use crate::routes::{decode_base64_image, read_bytes, read_text};
@@ -36,19 +36,27 @@ pub fn router(body_limit: usize) -> Router<AppState> {
 async fn v1(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    claims: BearerClaims,
+    caller: Authorized<Liveness>,
     form: Multipart,
 ) -> Result<Response, AppError> {
-    run(state, id, claims, form, ApiVersion::V1, "/liveness").await
+    run(state, id, caller.claims, form, ApiVersion::V1, "/liveness").await
 }
 
 async fn v2(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    claims: BearerClaims,
+    caller: Authorized<Liveness>,
     form: Multipart,
 ) -> Result<Response, AppError> {
-    run(state, id, claims, form, ApiVersion::V2, "/v2/liveness").await
+    run(
+        state,
+        id,
+        caller.claims,
+        form,
+        ApiVersion::V2,
+        "/v2/liveness",
+    )
+    .await
 }
 
 /// The parsed multipart form (also the batch routes': `file` is theirs).

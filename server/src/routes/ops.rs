@@ -1,5 +1,6 @@
 //! Operations: `GET /healthz` (the process answers), `/readyz` (models loaded and the store
-//! answering: 200, else 503), `/metrics` (Prometheus text), `/openapi.json` (the hand-maintained OpenAPI 3.1
+//! answering: 200, else 503), `/metrics` (Prometheus text; a Bearer token with scope `metrics`:
+//! it reveals traffic), `/openapi.json` (the hand-maintained OpenAPI 3.1
 //! document, `server/openapi.json`; a test checks that every route is in it) and
 //! `/asyncapi.json` (the AsyncAPI 3.0 document of `/ws/liveness`, `server/asyncapi.json`).
 
@@ -10,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::auth::{Authorized, MetricsRead};
 use crate::state::AppState;
 
 /// The OpenAPI document, as shipped.
@@ -49,7 +51,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, Json(json!({"status": "ready"})))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    _reader: Authorized<MetricsRead>,
+) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,

@@ -7,8 +7,11 @@
 //! its `final_result` follows the same rules as a verdict. The message contract is
 //! `server/asyncapi.json`; in short:
 //!
-//! - auth: the v1/v2 Bearer JWT, in `Authorization` or, for browsers, `?token=`; checked
-//!   before the upgrade (401 as on `/liveness`, 503 while the models load).
+//! - auth: the relying party's Bearer JWT (scope `liveness`) in `Authorization`, or, for
+//!   browsers, `?ticket=`: a single-use ticket valid 60 s that the relying party's backend
+//!   mints with `POST /v1/ws-tickets` (its API token never reaches a page or a URL; `?token=`
+//!   is refused); checked before the upgrade (401 as on `/liveness`, 503 while the models
+//!   load).
 //! - client → server: text `{"type":"start", "challenges"?, "count"?, "timeout_ms"?,
 //!   "unique_id"?}` once; then frames, primarily text
 //!   `{"type":"frame","t_ms":n,"image":"<base64 JPEG/PNG>"}` with the client's capture time, or
@@ -48,7 +51,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::auth::{BearerClaims, WsBearerClaims};
+use crate::auth::{mint_ws_ticket, Authorized, Liveness, WsCaller, WS_TICKET_TTL_S};
 use crate::error::AppError;
 use crate::middleware::RequestId;
 use crate::routes::decode_base64_image;
@@ -56,6 +59,8 @@ use crate::state::store::AuditEntry;
 use crate::state::AppState;
 
 pub const PATH: &str = "/ws/liveness";
+/// Where a relying party mints a browser's ticket for [`PATH`].
+pub const TICKETS_PATH: &str = "/v1/ws-tickets";
 
 /// Close codes (RFC 6455 §7.4.1).
 pub mod close {
@@ -71,16 +76,38 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(upgrade))
 }
 
+/// The ticket route (unprefixed, with the SDK flow's routes).
+pub fn tickets_router() -> Router<AppState> {
+    Router::new().route(TICKETS_PATH, axum::routing::post(ticket))
+}
+
+/// `POST /v1/ws-tickets` (Bearer, scope `liveness`) → 201 `{ticket, expires_in, url}`.
+async fn ticket(
+    State(state): State<AppState>,
+    caller: Authorized<Liveness>,
+) -> Result<impl axum::response::IntoResponse, AppError> {
+    let ticket = mint_ws_ticket(&state, &caller.subject)?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({
+            "ticket": ticket,
+            "expires_in": WS_TICKET_TTL_S,
+            "url": format!("{PATH}?ticket={ticket}"),
+        })),
+    ))
+}
+
 async fn upgrade(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    WsBearerClaims(claims): WsBearerClaims,
+    caller: WsCaller,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let engine = state.engine()?;
     let max = state.config.limits.ws_message_bytes;
     let span =
-        tracing::info_span!("ws_liveness", request_id = %request_id, subject = %claims.subject);
+        tracing::info_span!("ws_liveness", request_id = %request_id, subject = %caller.subject);
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
@@ -89,7 +116,7 @@ async fn upgrade(
                 socket,
                 state,
                 engine,
-                claims,
+                caller,
                 request_id,
             };
             conn.run().instrument(span)
@@ -162,7 +189,7 @@ struct Connection {
     socket: WebSocket,
     state: AppState,
     engine: Arc<Engine>,
-    claims: BearerClaims,
+    caller: WsCaller,
     request_id: String,
 }
 
@@ -460,7 +487,7 @@ impl Connection {
                 let entry = AuditEntry {
                     request_id: self.request_id.clone(),
                     route: PATH.into(),
-                    principal: self.claims.subject.clone(),
+                    principal: self.caller.subject.clone(),
                     verdict: verdict.into(),
                     score: Some(f64::from(o.confidence)),
                     correlation_id: l.unique_id.clone(),

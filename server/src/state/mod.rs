@@ -39,6 +39,8 @@ pub struct AppState {
     pub signer: Arc<ServerKey>,
     pub metrics: Arc<Metrics>,
     pub media_limits: Arc<MediaLimits>,
+    /// `[sessions] trusted_proxies`, parsed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,6 +97,7 @@ impl AppState {
         // The pool already runs one job per core; FFmpeg's own threads would oversubscribe.
         media_limits.video.decode_threads = 1;
         Ok(Self {
+            trusted_proxies: Arc::new(config.sessions.trusted_networks()?),
             jwt: Arc::new(JwtVerifier::new(&config.jwt)?),
             signer: Arc::new(ServerKey::from_config(&config.signing)?),
             config: Arc::new(config),

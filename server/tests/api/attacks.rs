@@ -273,6 +273,7 @@ async fn repeated_frame_items_are_refused_even_beside_an_honest_recording() {
 async fn attack_3_a_third_partys_clip_never_gets_real() {
     let mut c = policy_config();
     c.sessions.public = true;
+    c.demo = true; // public sessions are a local demo's (loopback address)
     let app = router_with(c).await;
 
     // The attacker cannot choose the check: no options on a public session, and even a relying
@@ -405,6 +406,7 @@ async fn another_sessions_bundle_or_challenges_out_of_order_never_get_real() {
 async fn a_relying_party_may_only_narrow_the_policy() {
     let mut c = config();
     c.sessions.public = true;
+    c.demo = true; // public sessions are a local demo's (loopback address)
     let app = router_with(c).await;
     // Narrower: two of three actions, 5 s each.
     let s = create_session(

@@ -180,9 +180,15 @@ pub fn hs_token(claims: Value, secret: &str, alg: Algorithm) -> String {
     .unwrap()
 }
 
-/// A valid bearer header value for the default config.
+/// A relying party's bearer header value for the default config: the liveness APIs and
+/// sessions.
 pub fn bearer() -> String {
-    bearer_for("tester", "")
+    bearer_for("tester", "liveness sessions")
+}
+
+/// A monitoring token's bearer header value (reads `/metrics` only).
+pub fn metrics_bearer() -> String {
+    bearer_for("prometheus", "metrics")
 }
 
 /// A bearer header value for `sub` with these scopes (space-separated).

@@ -4,6 +4,7 @@
 //! `/ws/liveness` over a real socket (127.0.0.1:0); `store` and `replicas` start a real
 //! `redis-server` (and, for `replicas`, two `liveproof-server` processes).
 
+mod abuse;
 mod attacks;
 mod batch;
 mod bundles;

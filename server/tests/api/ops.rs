@@ -10,6 +10,13 @@ fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
+fn get_with(path: &str, auth: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", auth)
+        .body(Body::empty())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn readiness_follows_the_engine() {
     let state = AppState::new(config()).await.unwrap();
@@ -41,7 +48,24 @@ async fn metrics_count_requests_by_route_and_status() {
     let router = router().await;
     send(&router, get("/healthz")).await;
     send(&router, get("/missing")).await;
-    let r = send(&router, get("/metrics")).await;
+    // A client cannot grow the label set: any method string is one of a fixed set.
+    for i in 0..20 {
+        let method = format!("X{}", "M".repeat(1000 + i));
+        let req = Request::builder()
+            .method(method.as_str())
+            .uri("/healthz")
+            .body(Body::empty())
+            .unwrap();
+        send(&router, req).await;
+    }
+    // /metrics reveals traffic: a monitoring token's scope, nothing less.
+    assert_eq!(
+        send(&router, get("/metrics")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = send(&router, get_with("/metrics", &bearer())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    let r = send(&router, get_with("/metrics", &metrics_bearer())).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
         .to_str()
@@ -51,13 +75,16 @@ async fn metrics_count_requests_by_route_and_status() {
     for needle in [
         r#"liveproof_http_requests_total{route="/healthz",method="GET",status="200"} 1"#,
         r#"liveproof_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
-        r#"liveproof_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1"#,
+        r#"liveproof_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 21"#,
         "liveproof_pool_size 2",
         "liveproof_pool_busy 0",
         "liveproof_pool_rejected_total 0",
+        r#"liveproof_http_requests_total{route="/healthz",method="OTHER",status="405"} 20"#,
     ] {
         assert!(text.contains(needle), "{needle} not in\n{text}");
     }
+    assert!(text.len() < 10_000, "{} bytes", text.len());
+    assert!(!text.contains("MMMM"));
 }
 
 #[tokio::test]

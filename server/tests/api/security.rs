@@ -113,7 +113,12 @@ async fn rs256_and_eddsa_keys_from_config() {
         c.jwt.algorithm = Some(name.into());
         c.jwt.public_key_pem = Some(public.into());
         let app = router_with(c).await;
-        let token = encode(&Header::new(alg), &json!({"exp": now() + 60}), &private).unwrap();
+        let token = encode(
+            &Header::new(alg),
+            &json!({"exp": now() + 60, "scope": "liveness"}),
+            &private,
+        )
+        .unwrap();
         let auth = format!("Bearer {token}");
         let r = send(
             &app,
@@ -227,7 +232,14 @@ async fn saturated_pool_is_503_with_retry_after() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.json);
     assert_eq!(r.headers["retry-after"], "7");
     assert_envelope(&r);
-    let m = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let m = send(
+        &app,
+        Request::get("/metrics")
+            .header("authorization", metrics_bearer())
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     let text = m.json.as_str().unwrap();
     assert!(text.contains("liveproof_pool_rejected_total 1"), "{text}");
 }

@@ -99,6 +99,7 @@ async fn creating_a_session_needs_a_token_unless_public_and_public_ones_are_rate
 
     let mut c = config();
     c.sessions.public = true;
+    c.demo = true; // public sessions are a local demo's (loopback address)
     c.sessions.public_rate_per_minute = 2;
     let app = router_with(c).await;
     for _ in 0..2 {
@@ -118,11 +119,12 @@ async fn creating_a_session_needs_a_token_unless_public_and_public_ones_are_rate
     let r = send(&app, create(Some("Bearer x"), "", Some("10.0.0.2"))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
-    // Behind a trusted proxy the first X-Forwarded-For address is the client.
+    // Behind a trusted proxy the right-most untrusted X-Forwarded-For address is the client.
     let mut c = config();
     c.sessions.public = true;
+    c.demo = true; // public sessions are a local demo's (loopback address)
     c.sessions.public_rate_per_minute = 1;
-    c.sessions.trust_forwarded_for = true;
+    c.sessions.trusted_proxies = vec!["192.168.1.1".into()];
     let app = router_with(c).await;
     let via_proxy = |client: &str| {
         let mut r = create(None, "", Some("192.168.1.1"));

@@ -33,16 +33,29 @@ async fn serve() -> SocketAddr {
     serve_with(config()).await.0
 }
 
-fn token() -> String {
-    bearer().trim_start_matches("Bearer ").to_owned()
+/// A browser's ticket, minted by the relying party's backend with its token.
+async fn ticket(addr: SocketAddr) -> String {
+    let auth = bearer();
+    let r = crate::procs::http(
+        addr,
+        "POST",
+        "/v1/ws-tickets",
+        &[("authorization", &auth)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["expires_in"], 60);
+    r.json["ticket"].as_str().unwrap().to_owned()
 }
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Connects with the token in the query string (the browser way).
+/// Connects with a ticket in the query string (the browser way).
 async fn connect(addr: SocketAddr) -> Ws {
-    let url = format!("ws://{addr}/ws/liveness?token={}", token());
+    let url = format!("ws://{addr}/ws/liveness?ticket={}", ticket(addr).await);
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
@@ -326,9 +339,35 @@ async fn the_upgrade_needs_a_valid_token() {
     let none = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness")).await;
     assert_eq!(status(none.map(|(ws, _)| ws)), 401);
     let bad =
-        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness?token=abc.def.ghi"))
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness?ticket=abc.def.ghi"))
             .await;
     assert_eq!(status(bad.map(|(ws, _)| ws)), 401);
+    // The relying party's API token never goes in a URL, valid or not.
+    let api_token = bearer().trim_start_matches("Bearer ").to_owned();
+    let in_url =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness?token={api_token}"))
+            .await;
+    assert_eq!(status(in_url.map(|(ws, _)| ws)), 401);
+    // A ticket opens one socket, once.
+    let t = ticket(addr).await;
+    let first =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness?ticket={t}")).await;
+    assert_eq!(status(first.map(|(ws, _)| ws)), 101);
+    let again =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/liveness?ticket={t}")).await;
+    assert_eq!(status(again.map(|(ws, _)| ws)), 401);
+    // Minting one needs the liveness scope; so does the header way.
+    let sessions_only = bearer_for("tester", "sessions");
+    let r = crate::procs::http(
+        addr,
+        "POST",
+        "/v1/ws-tickets",
+        &[("authorization", &sessions_only)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403, "{}", r.json);
     let expired = hs_token(
         json!({"sub": "x", "exp": now() - 3600}),
         SECRET,
