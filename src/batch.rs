@@ -262,12 +262,20 @@ fn summary(
     }
 }
 
+/// The summary as CSV (RFC 4180 quoting). Case and file names come from the uploader's ZIP:
+/// a cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return
+/// first) gets a leading `'`, as OWASP recommends against CSV injection.
 fn summary_csv(rows: &[SummaryRow]) -> String {
     let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
         } else {
             s.to_owned()
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
         }
     };
     let mut out = String::from("case,image,video,overall_result,overall_confidence,error\n");
@@ -354,5 +362,23 @@ mod tests {
             error: String::new(),
         };
         assert!(summary_csv(&[row]).contains("\"a,b\",,,real,99,"));
+    }
+
+    #[test]
+    fn csv_cells_cannot_be_formulas() {
+        let row = SummaryRow {
+            case: "=HYPERLINK(\"http://evil.example\",\"x\")".into(),
+            image: "+cmd.jpg".into(),
+            video: "@sum.mp4".into(),
+            overall_result: "-1".into(),
+            overall_confidence: "\tx".into(),
+            error: "plain".into(),
+        };
+        let csv = summary_csv(&[row]);
+        let line = csv.lines().nth(1).unwrap();
+        assert_eq!(
+            line,
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'+cmd.jpg,'@sum.mp4,'-1,'\tx,plain"
+        );
     }
 }

@@ -264,14 +264,9 @@ pub struct Admitted {
     clip: Option<Vec<u8>>,
 }
 
-/// Binds a verified manifest and its items to the issued session and sorts the items: the
-/// checks that need no pipeline, run before a server spends the nonce.
-pub fn admit(
-    issued: &Issued,
-    policy: &VerifyPolicy,
-    manifest: Manifest,
-    items: Vec<(String, Vec<u8>)>,
-) -> std::result::Result<Admitted, Refusal> {
+/// Whether a verified manifest names the issued session, its nonce and its script: what a
+/// server can check before it reads a single item.
+pub fn bind(issued: &Issued, manifest: &Manifest) -> std::result::Result<(), Refusal> {
     if manifest.session_id != issued.session_id {
         return Err(Refusal::SessionMismatch);
     }
@@ -281,6 +276,18 @@ pub fn admit(
     if manifest.script != issued.script {
         return Err(Refusal::ScriptMismatch);
     }
+    Ok(())
+}
+
+/// Binds a verified manifest and its items to the issued session and sorts the items: the
+/// checks that need no pipeline, run before a server spends the nonce.
+pub fn admit(
+    issued: &Issued,
+    policy: &VerifyPolicy,
+    manifest: Manifest,
+    items: Vec<(String, Vec<u8>)>,
+) -> std::result::Result<Admitted, Refusal> {
+    bind(issued, &manifest)?;
     check_items(
         &manifest,
         items.iter().map(|(n, d)| (n.as_str(), d.as_slice())),

@@ -30,6 +30,10 @@ const IO_BUFFER_SIZE: usize = 64 * 1024;
 
 /// Only these demuxers may run, even if something below us tried to pick another.
 const FORMAT_WHITELIST: &str = "mov,matroska";
+/// Decoders FFmpeg may open, also while it probes the streams (`avformat_find_stream_info`
+/// opens a decoder for every stream, audio included, before our own codec check runs): the
+/// only ones the product decodes. Any other stream's decoder is never reached.
+pub(crate) const CODEC_WHITELIST: &str = "h264,vp8,vp9";
 
 /// What the callbacks read from: the upload's bytes or an open file.
 pub(crate) trait Source: Read + Seek + Send {}
@@ -293,6 +297,16 @@ impl<'a> Demuxer<'a> {
         &self.input
     }
 
+    /// The decoders this demuxer may open (the context's `codec_whitelist`).
+    #[cfg(test)]
+    pub(crate) fn codec_whitelist(&self) -> Option<String> {
+        // SAFETY: the context is open; the field is a NUL-terminated string or null.
+        unsafe {
+            let p = (*self.input.as_ptr()).codec_whitelist;
+            (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+        }
+    }
+
     pub(crate) fn input_mut(&mut self) -> &mut Input {
         &mut self.input
     }
@@ -323,8 +337,10 @@ impl<'a> Demuxer<'a> {
         unsafe {
             let ctx = self.input.as_mut_ptr();
             let count = usize::try_from((*ctx).nb_streams).unwrap_or(0);
+            let mut with_whitelist = codec_options.to_vec();
+            with_whitelist.push(("codec_whitelist", CODEC_WHITELIST.to_owned()));
             let mut dicts: Vec<*mut ffi::AVDictionary> = (0..count)
-                .map(|_| to_dictionary(codec_options).disown())
+                .map(|_| to_dictionary(&with_whitelist).disown())
                 .collect();
             let opts = if dicts.is_empty() {
                 ptr::null_mut()
@@ -372,7 +388,11 @@ fn open_input(io: &CustomIo<'_>, container: Container) -> Result<Input, Error> {
         };
         (*ctx).io_open = Some(refuse_nested_open);
 
-        let mut opts = to_dictionary(&[("format_whitelist", FORMAT_WHITELIST.to_owned())]).disown();
+        let mut opts = to_dictionary(&[
+            ("format_whitelist", FORMAT_WHITELIST.to_owned()),
+            ("codec_whitelist", CODEC_WHITELIST.to_owned()),
+        ])
+        .disown();
         let ret = ffi::avformat_open_input(&mut ctx, ptr::null(), format, &mut opts);
         drop(Dictionary::own(opts));
         if ret < 0 {

@@ -131,6 +131,20 @@ fn h264_mp4_portrait_clip() {
     assert!((last - 20_666.7).abs() < 40.0, "last frame at {last} ms");
 }
 
+/// FFmpeg probes every stream (the AAC audio here too) by opening its decoder before our codec
+/// check: only the three video decoders the product uses may be opened at all.
+#[test]
+fn probing_can_only_open_the_allowed_decoders() {
+    let reader =
+        VideoReader::from_path(Path::new(TVL_MP4), &VideoLimits::default()).expect("opens");
+    let session = reader.session.as_ref().expect("the probing session");
+    assert_eq!(
+        session.demuxer.codec_whitelist().as_deref(),
+        Some(io::CODEC_WHITELIST)
+    );
+    assert_eq!(io::CODEC_WHITELIST, "h264,vp8,vp9");
+}
+
 #[test]
 fn vp8_webm_clip() {
     let bytes = read(ZUB_WEBM);

@@ -10,12 +10,13 @@
 //! | check | status, `detail.code` |
 //! |---|---|
 //! | body over `limits.evidence_body_bytes` | 413 `payload_too_large` |
-//! | no `evidence` part, unnamed or duplicate part | 400 `missing_evidence`, `bad_multipart`, `duplicate_field` |
+//! | no `evidence` part first (nothing else is read before it is checked), unnamed or duplicate part | 400 `missing_evidence`, `evidence_first`, `bad_multipart`, `duplicate_field` |
 //! | (route) unknown session / expired session | 404 `unknown_session` / 410 `session_expired` |
 //! | JWS malformed, `alg` not HS256/EdDSA (`none`), `kid` not the session or a registered device, `alg` not the key's kind, bad signature, revoked device | 401 `malformed_signature`, `unsupported_algorithm`, `unknown_key`, `bad_signature`, `device_revoked` |
 //! | manifest invalid (version, ids, item list) | 422 `invalid_manifest` |
 //! | (route) kiosk `created_ms` outside the window, kiosk script not its policy's draw | 422 `evidence_too_old`, `evidence_from_future`, `script_mismatch` |
 //! | session already verified | 409 `session_already_verified` |
+//! | (reading the items, each only up to its signed size) an item not listed, twice, or larger than signed | 422 `unexpected_item`, `digest_mismatch` |
 //! | (core `admit`) manifest bound to another session / nonce / script; an item missing, unlisted, or not matching its SHA-256 and size; more than one clip; records not JSON; no media; no recording when the policy requires one | 422 `session_mismatch`, `nonce_mismatch`, `script_mismatch`, `missing_item`, `unexpected_item`, `digest_mismatch`, `too_many_clips`, `invalid_records`, `no_frames`, `recording_required` |
 //! | models still loading | 503 |
 //! | nonce already used (any replica) | 409 `nonce_used` |
@@ -31,14 +32,14 @@ pub mod verdict;
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::Json;
-use liveproof::evidence::{jws, VerifiedManifest, MAX_ITEMS};
+use liveproof::evidence::{jws, EvidenceError, Manifest, VerifiedManifest, MAX_ITEMS};
 use liveproof::verify::{admit, Issued, Refusal};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::now_ms;
 use crate::error::AppError;
-use crate::routes::read_bytes;
+use crate::routes::read_at_most;
 use crate::state::store::{AuditEntry, SessionStatus};
 use crate::state::AppState;
 use verdict::{ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
@@ -46,63 +47,77 @@ use verdict::{ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
 /// Name of the multipart part that carries the signed manifest.
 pub const EVIDENCE_PART: &str = "evidence";
 
-/// A read submission.
-#[derive(Debug)]
-pub struct Submission {
-    /// The compact JWS.
-    pub token: String,
-    /// Every other part: (part name, bytes).
-    pub items: Vec<(String, Vec<u8>)>,
+/// Largest `evidence` part (the signed manifest: 64 items list in about 20 KiB).
+pub const MAX_TOKEN_BYTES: usize = 256 * 1024;
+
+/// Reads the submission's first part, which must be `evidence` (the signed manifest): the
+/// routes check the signature, the session or device and the binding from it before reading a
+/// single item byte, so an anonymous upload costs a few hundred bytes of reading.
+pub async fn read_token(form: &mut Multipart) -> Result<String, AppError> {
+    let field = form.next_field().await?.ok_or_else(|| {
+        AppError::bad_request(
+            "missing_evidence",
+            "part `evidence` (the signed manifest, a compact JWS) is required",
+        )
+    })?;
+    if field.name() != Some(EVIDENCE_PART) {
+        return Err(AppError::bad_request(
+            "evidence_first",
+            "part `evidence` (the signed manifest) must be the first part",
+        ));
+    }
+    let bytes = read_at_most(field, MAX_TOKEN_BYTES, 0)
+        .await?
+        .ok_or_else(|| {
+            AppError::PayloadTooLarge(format!("part `evidence` is over {MAX_TOKEN_BYTES} bytes"))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        AppError::coded(
+            StatusCode::UNAUTHORIZED,
+            "malformed_signature",
+            "part `evidence` is not a compact JWS (not UTF-8)",
+        )
+    })?;
+    Ok(text.trim().to_owned())
 }
 
-impl Submission {
-    /// Reads the multipart body (bounded by the route's body limit).
-    pub async fn read(mut form: Multipart) -> Result<Self, AppError> {
-        let mut token = None;
-        let mut items = Vec::new();
-        while let Some(field) = form.next_field().await? {
-            let Some(name) = field.name().filter(|n| !n.is_empty()).map(str::to_owned) else {
-                return Err(AppError::bad_request(
-                    "bad_multipart",
-                    "every part needs a name (`evidence` or an item name)",
-                ));
-            };
-            if name == EVIDENCE_PART {
-                if token.is_some() {
-                    return Err(AppError::bad_request(
-                        "duplicate_field",
-                        "part `evidence` was sent more than once",
-                    ));
-                }
-                let bytes = read_bytes(field).await?;
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    AppError::coded(
-                        StatusCode::UNAUTHORIZED,
-                        "malformed_signature",
-                        "part `evidence` is not a compact JWS (not UTF-8)",
-                    )
-                })?;
-                token = Some(text.trim().to_owned());
-            } else {
-                if items.len() >= MAX_ITEMS {
-                    return Err(AppError::coded(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "unexpected_item",
-                        format!("a bundle has at most {MAX_ITEMS} items"),
-                    ));
-                }
-                let bytes = read_bytes(field).await?;
-                items.push((name, bytes));
-            }
+/// Reads the item parts of an authenticated manifest: each must be listed, once, and is read
+/// only up to its signed size (a larger one is refused at that point, unread further). The
+/// digests are checked afterwards by the core (`liveproof::verify::admit`).
+pub async fn read_items(
+    form: &mut Multipart,
+    manifest: &Manifest,
+) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+    let mut items: Vec<(String, Vec<u8>)> = Vec::with_capacity(manifest.items.len());
+    while let Some(field) = form.next_field().await? {
+        let Some(name) = field.name().filter(|n| !n.is_empty()).map(str::to_owned) else {
+            return Err(AppError::bad_request(
+                "bad_multipart",
+                "every part needs a name (`evidence` or an item name)",
+            ));
+        };
+        if name == EVIDENCE_PART {
+            return Err(AppError::bad_request(
+                "duplicate_field",
+                "part `evidence` was sent more than once",
+            ));
         }
-        let token = token.ok_or_else(|| {
-            AppError::bad_request(
-                "missing_evidence",
-                "part `evidence` (the signed manifest, a compact JWS) is required",
-            )
-        })?;
-        Ok(Self { token, items })
+        let Some(item) = manifest.items.iter().find(|i| i.name == name) else {
+            return Err(EvidenceError::UnexpectedItem(name).into());
+        };
+        if items.iter().any(|(n, _)| *n == name) {
+            return Err(EvidenceError::UnexpectedItem(format!("{name} (twice)")).into());
+        }
+        let declared = usize::try_from(item.bytes).unwrap_or(usize::MAX);
+        let bytes = read_at_most(field, declared, declared)
+            .await?
+            .ok_or_else(|| AppError::from(EvidenceError::DigestMismatch(name.clone())))?;
+        items.push((name, bytes));
     }
+    if items.len() > MAX_ITEMS {
+        return Err(EvidenceError::UnexpectedItem(format!("more than {MAX_ITEMS} items")).into());
+    }
+    Ok(items)
 }
 
 /// 422 with a code (binding and content checks).

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{judge, unprocessable, Context, Submission};
+use crate::evidence::{judge, read_items, read_token, unprocessable, Context};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -62,10 +62,11 @@ async fn policy(State(state): State<AppState>) -> Json<Value> {
 async fn submit(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    form: Multipart,
+    mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
-    let submission = Submission::read(form).await?;
-    let header = jws::peek_header(&submission.token).map_err(EvidenceError::from)?;
+    // The signed manifest first; no item is read before the device and the window are checked.
+    let token = read_token(&mut form).await?;
+    let header = jws::peek_header(&token).map_err(EvidenceError::from)?;
     let unknown = || {
         AppError::from(EvidenceError::Jws(jws::JwsError::UnknownKey {
             alg: header.alg.clone(),
@@ -83,7 +84,7 @@ async fn submit(
             format!("device {} was revoked at {}", device.id, rfc3339(at)),
         ));
     }
-    let verified = verify_bundle(&submission.token, |alg, kid| {
+    let verified = verify_bundle(&token, |alg, kid| {
         if alg != Alg::EdDSA || kid != device.id {
             return None;
         }
@@ -138,13 +139,6 @@ async fn submit(
         principal: format!("device:{}", device.id),
         route: PATH,
     };
-    judge(
-        &state,
-        &request_id,
-        &ctx,
-        &submission.token,
-        verified,
-        submission.items,
-    )
-    .await
+    let items = read_items(&mut form, &verified.manifest).await?;
+    judge(&state, &request_id, &ctx, &token, verified, items).await
 }

@@ -17,9 +17,29 @@ use base64::Engine as _;
 
 use crate::error::AppError;
 
-/// A multipart part's bytes (the body limit bounds them).
+/// A multipart part's bytes (the body limit bounds them), read chunk by chunk into one buffer
+/// (no second copy).
 pub(crate) async fn read_bytes(field: Field<'_>) -> Result<Vec<u8>, AppError> {
-    Ok(field.bytes().await?.to_vec())
+    read_at_most(field, usize::MAX, 0)
+        .await?
+        .ok_or_else(|| AppError::Internal("unbounded read overflowed".into()))
+}
+
+/// A part's bytes, or `None` as soon as it grows past `max` (nothing more is read). `expected`
+/// pre-sizes the buffer (a declared size).
+pub(crate) async fn read_at_most(
+    mut field: Field<'_>,
+    max: usize,
+    expected: usize,
+) -> Result<Option<Vec<u8>>, AppError> {
+    let mut out = Vec::with_capacity(expected.min(max).min(64 << 20));
+    while let Some(chunk) = field.chunk().await? {
+        if out.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
 }
 
 /// A multipart part as UTF-8 text; 422 naming the field otherwise.

@@ -32,14 +32,14 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use liveproof::challenge::{ChallengeAction, PolicyError, ScriptPolicy, ScriptRequest};
 use liveproof::evidence::{jws, verify_bundle, Alg, VerifyKey};
-use liveproof::verify::Issued;
+use liveproof::verify::{bind, Issued};
 use serde_json::{json, Map, Value};
 
 use crate::auth::SessionCreator;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{judge, Context, Submission};
+use crate::evidence::{judge, read_items, read_token, Context};
 use crate::middleware::RequestId;
 use crate::random::token;
 use crate::state::store::{SessionRecord, SessionStatus};
@@ -196,10 +196,11 @@ async fn submit(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     path: Result<Path<String>, PathRejection>,
-    form: Multipart,
+    mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
     let Path(id) = path?;
-    let submission = Submission::read(form).await?;
+    // The signed manifest first; no item is read before it is checked against the session.
+    let token = read_token(&mut form).await?;
     let unknown = || {
         AppError::coded(
             StatusCode::NOT_FOUND,
@@ -221,7 +222,7 @@ async fn submit(
             ),
         ));
     }
-    let verified = verify_bundle(&submission.token, |alg, kid| {
+    let verified = verify_bundle(&token, |alg, kid| {
         (alg == Alg::HS256 && kid == session.id).then(|| VerifyKey::Hmac(session.key.to_vec()))
     })?;
     if session.status != SessionStatus::Pending {
@@ -231,17 +232,20 @@ async fn submit(
             "evidence for this session was already submitted; start a new session",
         ));
     }
+    let issued = Issued {
+        session_id: session.id.clone(),
+        nonce: session.nonce.clone(),
+        script: session.script.clone(),
+        timeout_ms: session.timeout_ms,
+        issued_ms: Some(session.created_ms),
+    };
+    bind(&issued, &verified.manifest)?;
+    let items = read_items(&mut form, &verified.manifest).await?;
     let ctx = Context {
         kind: EvidenceKind::Session,
         device_id: None,
         session_id: Some(session.id.clone()),
-        issued: Issued {
-            session_id: session.id.clone(),
-            nonce: session.nonce.clone(),
-            script: session.script.clone(),
-            timeout_ms: session.timeout_ms,
-            issued_ms: Some(session.created_ms),
-        },
+        issued,
         subject: session.id.clone(),
         audience: session.audience.clone(),
         nonce_scope: "session".into(),
@@ -249,15 +253,7 @@ async fn submit(
         principal: session.principal.clone(),
         route: EVIDENCE_PATH,
     };
-    judge(
-        &state,
-        &request_id,
-        &ctx,
-        &submission.token,
-        verified,
-        submission.items,
-    )
-    .await
+    judge(&state, &request_id, &ctx, &token, verified, items).await
 }
 
 #[cfg(test)]

@@ -381,19 +381,35 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
     let r = send(&app, post(sign_hmac(&two, &a.id, &a.key), &two, url)).await;
     assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "too_many_clips");
 
-    // Malformed requests: no signed manifest, an oversized body.
-    let r = send(
-        &app,
-        post_form(url, &[], &[("frame-000.jpg", Part::File(b"x"))]),
-    )
-    .await;
+    // Malformed requests: no signed manifest, or not first; an item larger than it was signed
+    // (refused at that size, unread further); a body over the limit.
+    let r = send(&app, post_form(url, &[], &[])).await;
     assert_code(&r, StatusCode::BAD_REQUEST, "missing_evidence");
-    let big = vec![7u8; 9 * 1024 * 1024];
     let r = send(
         &app,
-        evidence_request_with(url, &good, &[("frame-000.jpg", big.as_slice())]),
+        post_form(
+            url,
+            &[],
+            &[
+                ("frame-000.jpg", Part::File(b"x")),
+                ("evidence", Part::Text(&good)),
+            ],
+        ),
     )
     .await;
+    assert_code(&r, StatusCode::BAD_REQUEST, "evidence_first");
+    let mut larger = b.data[0].clone();
+    larger.extend_from_slice(&[0u8; 4096]);
+    let r = send(
+        &app,
+        evidence_request_with(url, &good, &[("frame-000.jpg", larger.as_slice())]),
+    )
+    .await;
+    assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "digest_mismatch");
+    let big = vec![7u8; 9 * 1024 * 1024];
+    let mut huge = b.clone();
+    replace_item(&mut huge, "frame-000.jpg", big.clone());
+    let r = send(&app, post(sign_hmac(&huge, &a.id, &a.key), &huge, url)).await;
     assert_code(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 
     // A recording that does not decode: a 400 with the core's code, the nonce spent.
@@ -410,4 +426,60 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
     let r = send(&app, evidence_request(url, &good, &b)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["result"]["label"], "REAL");
+}
+
+/// An anonymous upload costs the server its first part: the signed manifest is checked (the
+/// session, its key, its binding) before any item byte is read. The body here never delivers
+/// more than the manifest and the first bytes of an item, so a server that reads on waits.
+#[tokio::test]
+async fn nothing_is_read_past_a_manifest_that_does_not_authenticate() {
+    use futures_util::StreamExt as _;
+    let app = router_with(policy_config()).await;
+    let s = create_session(&app, json!({})).await;
+    let b = bundle(Clip::BlinkSmile, &s);
+    let stalled = |url: &str, token: &str| {
+        let mut first = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"evidence\"\r\n\r\n{token}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"frame-000.jpg\"; filename=\"f.jpg\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        first.extend_from_slice(&[0xff, 0xd8, 0xff, 0xe0]);
+        let body =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from(first))])
+                .chain(futures_util::stream::pending());
+        axum::http::Request::post(url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(axum::body::Body::from_stream(body))
+            .unwrap()
+    };
+    let quick = std::time::Duration::from_secs(10);
+    let answer = |req| async {
+        tokio::time::timeout(quick, send(&app, req))
+            .await
+            .expect("answered without reading the items")
+    };
+    let token = sign_hmac(&b, &s.id, &s.key);
+    let r = answer(stalled("/v1/sessions/no-such-session/evidence", &token)).await;
+    assert_code(&r, StatusCode::NOT_FOUND, "unknown_session");
+    let forged = sign_hmac(&b, &s.id, &[1; 32]);
+    let r = answer(stalled(&s.evidence_url, &forged)).await;
+    assert_code(&r, StatusCode::UNAUTHORIZED, "bad_signature");
+    let r = answer(stalled("/v1/kiosk/evidence", &token)).await;
+    assert_code(&r, StatusCode::UNAUTHORIZED, "unknown_key");
+    // Bound to another session: refused before the items too.
+    let other = create_session(&app, json!({})).await;
+    let misbound = sign_hmac(&b, &other.id, &other.key);
+    let r = answer(stalled(&other.evidence_url, &misbound)).await;
+    assert_code(&r, StatusCode::UNPROCESSABLE_ENTITY, "session_mismatch");
+    // Control: a manifest that authenticates is followed by reading its items, which never come.
+    let waited = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        send(&app, stalled(&s.evidence_url, &token)),
+    )
+    .await;
+    assert!(waited.is_err(), "the items of a valid manifest are read");
 }
