@@ -55,6 +55,14 @@ pub enum Error {
     #[error("image is {width}x{height} px, larger than the {max}x{max} px limit")]
     ImageTooLarge { width: u32, height: u32, max: u32 },
 
+    /// The image has more pixels than the configured budget (a decode's memory and time).
+    #[error("image is {width}x{height} px, more than the {max_pixels} pixel limit")]
+    ImageTooManyPixels {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+
     /// The image is smaller than anything a face could be found in.
     #[error("image is {width}x{height} px, smaller than the {min}x{min} px minimum")]
     ImageTooSmall { width: u32, height: u32, min: u32 },
@@ -79,6 +87,10 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// The work exceeded its time budget and was stopped (media too costly to judge).
+    #[error("{what} took longer than its {limit_ms} ms budget and was stopped")]
+    OverBudget { what: &'static str, limit_ms: u64 },
+
     /// Video demuxing or decoding failed.
     #[cfg(not(target_family = "wasm"))]
     #[error(transparent)]
@@ -100,11 +112,12 @@ impl Error {
             Error::Inference { .. } => "inference",
             Error::EmptyInput(_) => "empty_input",
             Error::ImageDecode(_) => "image_decode",
-            Error::ImageTooLarge { .. } => "image_too_large",
+            Error::ImageTooLarge { .. } | Error::ImageTooManyPixels { .. } => "image_too_large",
             Error::ImageTooSmall { .. } => "image_too_small",
             Error::NoFace(_) => "no_face",
             Error::InvalidFrame(_) => "invalid_frame",
             Error::InvalidArgument(_) => "invalid_argument",
+            Error::OverBudget { .. } => "over_budget",
             Error::ImageEncode(_) => "image_encode",
             Error::Evidence(e) => e.code(),
             #[cfg(not(target_family = "wasm"))]
@@ -119,10 +132,12 @@ impl Error {
             Error::EmptyInput(_)
             | Error::ImageDecode(_)
             | Error::ImageTooLarge { .. }
+            | Error::ImageTooManyPixels { .. }
             | Error::ImageTooSmall { .. }
             | Error::NoFace(_)
             | Error::InvalidFrame(_)
             | Error::InvalidArgument(_)
+            | Error::OverBudget { .. }
             | Error::Evidence(_) => true,
             #[cfg(not(target_family = "wasm"))]
             Error::Video(_) => true,

@@ -168,6 +168,9 @@ pub struct ImageLimits {
     pub max_side: u32,
     /// Smallest accepted width and height.
     pub min_side: u32,
+    /// Most pixels (width × height); checked from the header too. What one decode may cost
+    /// in memory and time grows with it, whatever the sides.
+    pub max_pixels: u64,
     /// Cap on the decoder's allocations, in bytes.
     pub max_alloc: u64,
 }
@@ -175,11 +178,13 @@ pub struct ImageLimits {
 impl Default for ImageLimits {
     fn default() -> Self {
         // 8192 px covers every phone camera; a 20000x20000 header (1.2 GB RGB) is refused
-        // before any pixel buffer exists.
+        // before any pixel buffer exists. 25 MP is a 6000x4000 photo, more than a face needs:
+        // its RGB frame is 75 MB.
         Self {
             max_side: 8192,
             min_side: 32,
-            max_alloc: 512 * 1024 * 1024,
+            max_pixels: 25_000_000,
+            max_alloc: 256 * 1024 * 1024,
         }
     }
 }
@@ -199,10 +204,14 @@ pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
     if reader.format().is_none() {
         return Err(Error::ImageDecode("not a JPEG, PNG or WebP file".into()));
     }
+    let format = reader.format();
     let (width, height) = reader
         .into_dimensions()
         .map_err(|e| Error::ImageDecode(e.to_string()))?;
     check_size(width, height, limits)?;
+    if format == Some(image::ImageFormat::Png) {
+        return decode_png(bytes, limits);
+    }
 
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -222,12 +231,74 @@ pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
     Ok(Frame::from(img.into_rgb8()))
 }
 
+/// PNG through the `png` crate with its output normalised to 8 bits a channel, so a 16-bit
+/// image (the costliest PNG: 8 bytes a pixel in RGBA) never has a 16-bit full-size buffer;
+/// alpha is dropped as [`DynamicImage::into_rgb8`] drops it, the EXIF orientation applied.
+fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
+    let budget = usize::try_from(limits.max_alloc).unwrap_or(usize::MAX);
+    let mut decoder =
+        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: budget });
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(png_error)?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    check_size(width, height, limits)?;
+    let orientation = reader
+        .info()
+        .exif_metadata
+        .as_deref()
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let size = reader
+        .output_buffer_size()
+        .filter(|&n| n <= budget)
+        .ok_or_else(|| Error::ImageDecode("image exceeds decoding limits".into()))?;
+    let mut buf = vec![0u8; size];
+    let out = reader.next_frame(&mut buf).map_err(png_error)?;
+    buf.truncate(out.buffer_size());
+    let rgb: Vec<u8> = match out.color_type {
+        png::ColorType::Rgb => buf,
+        png::ColorType::Rgba => buf
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g]).collect(),
+        png::ColorType::GrayscaleAlpha => buf
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0]])
+            .collect(),
+        png::ColorType::Indexed => {
+            return Err(Error::ImageDecode("indexed PNG was not expanded".into()))
+        }
+    };
+    let img = image::RgbImage::from_raw(out.width, out.height, rgb)
+        .ok_or_else(|| Error::ImageDecode("PNG rows do not match its size".into()))?;
+    let mut img = DynamicImage::ImageRgb8(img);
+    img.apply_orientation(orientation);
+    Ok(Frame::from(img.into_rgb8()))
+}
+
+fn png_error(e: png::DecodingError) -> Error {
+    match e {
+        png::DecodingError::LimitsExceeded => {
+            Error::ImageDecode("image exceeds decoding limits".into())
+        }
+        other => Error::ImageDecode(other.to_string()),
+    }
+}
+
 fn check_size(width: u32, height: u32, limits: &ImageLimits) -> Result<()> {
     if width > limits.max_side || height > limits.max_side {
         return Err(Error::ImageTooLarge {
             width,
             height,
             max: limits.max_side,
+        });
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(Error::ImageTooManyPixels {
+            width,
+            height,
+            max_pixels: limits.max_pixels,
         });
     }
     if width < limits.min_side || height < limits.min_side {

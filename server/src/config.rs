@@ -151,6 +151,9 @@ pub struct PoolConfig {
     pub queue_timeout_ms: u64,
     /// `Retry-After` seconds sent with a 503.
     pub retry_after_s: u64,
+    /// Jobs of unauthenticated callers (public sessions' evidence) at once, admitted or
+    /// running (default: half the pool, rounded up).
+    pub public_share: Option<usize>,
 }
 
 impl Default for PoolConfig {
@@ -161,6 +164,7 @@ impl Default for PoolConfig {
             queue: cores * 2,
             queue_timeout_ms: 30_000,
             retry_after_s: 2,
+            public_share: None,
         }
     }
 }
@@ -177,6 +181,8 @@ pub struct LimitsConfig {
     pub verification_body_bytes: usize,
     /// Largest still side accepted by the v1/v2 and selfie routes, pixels.
     pub image_max_side: u32,
+    /// Most pixels a still may have (width × height): what a decode costs grows with it.
+    pub image_max_pixels: u64,
     /// Largest video frame side, pixels.
     pub video_max_side: u32,
     /// Longest video, seconds.
@@ -204,6 +210,7 @@ impl Default for LimitsConfig {
             selfie_body_bytes: 16 * 1024 * 1024,
             verification_body_bytes: 16 * 1024 * 1024,
             image_max_side: 8192,
+            image_max_pixels: 25_000_000,
             video_max_side: 4096,
             video_max_duration_s: 60.0,
             video_decode_timeout_s: 30,

@@ -22,6 +22,9 @@ pub struct CpuPool {
     admission: Arc<Semaphore>,
     /// Workers: `size` permits, awaited.
     workers: Arc<Semaphore>,
+    /// Unauthenticated work (public sessions' evidence): at most this many jobs at once,
+    /// admitted or running, so anonymous callers can never take the whole pool.
+    public: Arc<Semaphore>,
     size: usize,
     queue: usize,
     queue_timeout: Duration,
@@ -41,9 +44,21 @@ pub struct PoolStats {
 
 impl CpuPool {
     pub fn new(size: usize, queue: usize, queue_timeout: Duration, retry_after_s: u64) -> Self {
+        Self::with_public_share(size, queue, size.div_ceil(2), queue_timeout, retry_after_s)
+    }
+
+    /// A pool whose unauthenticated work is limited to `public` jobs at once.
+    pub fn with_public_share(
+        size: usize,
+        queue: usize,
+        public: usize,
+        queue_timeout: Duration,
+        retry_after_s: u64,
+    ) -> Self {
         Self {
             admission: Arc::new(Semaphore::new(size + queue)),
             workers: Arc::new(Semaphore::new(size)),
+            public: Arc::new(Semaphore::new(public)),
             size,
             queue,
             queue_timeout,
@@ -82,6 +97,22 @@ impl CpuPool {
         })
         .await
         .map_err(|e| AppError::Internal(format!("pipeline task failed: {e}")))
+    }
+
+    /// [`CpuPool::run`] for unauthenticated work: 503 at once when the public share is taken.
+    pub async fn run_public<T, F>(&self, job: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let share = self
+            .public
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.saturated())?;
+        let out = self.run(job).await;
+        drop(share);
+        out
     }
 
     /// Runs `job` only if a worker is free right now: `Ok(None)` when the pool is busy (the
@@ -133,6 +164,36 @@ mod tests {
         assert_eq!(none.stats().rejected, 1);
         let one = CpuPool::new(1, 0, Duration::from_millis(10), 3);
         assert_eq!(one.run(|| 41 + 1).await.unwrap(), 42);
+    }
+
+    #[tokio::test]
+    async fn public_work_never_takes_the_whole_pool() {
+        let pool = Arc::new(CpuPool::with_public_share(
+            2,
+            4,
+            1,
+            Duration::from_secs(5),
+            3,
+        ));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run_public(move || wait.recv().ok()).await })
+        };
+        while pool.stats().busy == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The public share is taken: another anonymous job is refused at once...
+        let refused = pool.run_public(|| 1).await.unwrap_err();
+        assert_eq!(
+            refused.status(),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        // ...while an authenticated one still runs on the other worker.
+        assert_eq!(pool.run(|| 2).await.unwrap(), 2);
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().is_ok());
+        assert_eq!(pool.run_public(|| 3).await.unwrap(), 3);
     }
 
     #[tokio::test]

@@ -99,6 +99,7 @@ pub fn passive_check(
     limits: &MediaLimits,
     records: Option<&[FrameSummary]>,
     client: &ClientResult,
+    max_run_ms: u64,
 ) -> Result<PassiveCheck> {
     let stages = Stages {
         pad: true,
@@ -109,7 +110,14 @@ pub fn passive_check(
     let mut failure = None;
     let mut findings = Vec::with_capacity(frames.len());
     let mut disagreement = Disagreement::default();
+    let started = web_time::Instant::now();
     for f in frames {
+        if started.elapsed().as_millis() > u128::from(max_run_ms) {
+            return Err(crate::Error::OverBudget {
+                what: "the frames' analysis",
+                limit_ms: max_run_ms,
+            });
+        }
         let frame = decode_image(f.bytes, &limits.image)?;
         let rec = engine.analyze(&frame.as_ref(), f.t_ms.unwrap_or(0.0), stages)?;
         let observed = rules.observe(&rec, config);

@@ -77,6 +77,11 @@ pub struct VerifyPolicy {
     /// A recording may be this much longer than the session has existed (clock granularity,
     /// the recorder's start before the first analysed frame), ms.
     pub recording_slack_ms: u64,
+    /// Most frame items a bundle may carry (the SDK sends 12 by default).
+    pub max_frame_items: usize,
+    /// The run's wall-clock budget, ms: past it the run stops with an error (the client's
+    /// fault: a recording or frames too costly to judge).
+    pub max_run_ms: u64,
 }
 
 impl Default for VerifyPolicy {
@@ -86,6 +91,8 @@ impl Default for VerifyPolicy {
             detect_every: 3,
             without_recording: WithoutRecording::PassiveOnly,
             recording_slack_ms: 2000,
+            max_frame_items: 16,
+            max_run_ms: 20_000,
         }
     }
 }
@@ -98,6 +105,18 @@ impl VerifyPolicy {
                 "analysis_fps must be in (0, 60], got {}",
                 self.analysis_fps
             )));
+        }
+        if self.max_frame_items == 0 || self.max_frame_items > crate::evidence::MAX_ITEMS {
+            return Err(crate::Error::InvalidArgument(format!(
+                "max_frame_items must be 1..={}, got {}",
+                crate::evidence::MAX_ITEMS,
+                self.max_frame_items
+            )));
+        }
+        if self.max_run_ms == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "max_run_ms must be at least 1".into(),
+            ));
         }
         if self.detect_every == 0 || self.detect_every > crate::live::MAX_DETECT_EVERY {
             return Err(crate::Error::InvalidArgument(format!(
@@ -130,6 +149,8 @@ pub enum Refusal {
     NoMedia,
     #[error("this server verifies sessions from their recording: send the `clip` item (SDK option recordClip)")]
     RecordingRequired,
+    #[error("the bundle lists {count} frames; this server takes at most {max}")]
+    TooManyFrames { count: usize, max: usize },
 }
 
 impl Refusal {
@@ -144,6 +165,7 @@ impl Refusal {
             Refusal::InvalidRecords { .. } => "invalid_records",
             Refusal::NoMedia => "no_frames",
             Refusal::RecordingRequired => "recording_required",
+            Refusal::TooManyFrames { .. } => "too_many_frames",
         }
     }
 }
@@ -264,9 +286,20 @@ pub struct Admitted {
     clip: Option<Vec<u8>>,
 }
 
-/// Whether a verified manifest names the issued session, its nonce and its script: what a
-/// server can check before it reads a single item.
-pub fn bind(issued: &Issued, manifest: &Manifest) -> std::result::Result<(), Refusal> {
+/// Whether a verified manifest names the issued session, its nonce and its script, and lists
+/// no more frames than the policy takes: what a server can check before it reads an item.
+pub fn bind(
+    issued: &Issued,
+    policy: &VerifyPolicy,
+    manifest: &Manifest,
+) -> std::result::Result<(), Refusal> {
+    let frames = manifest.items_of(ItemKind::Frame).count();
+    if frames > policy.max_frame_items {
+        return Err(Refusal::TooManyFrames {
+            count: frames,
+            max: policy.max_frame_items,
+        });
+    }
     if manifest.session_id != issued.session_id {
         return Err(Refusal::SessionMismatch);
     }
@@ -287,7 +320,7 @@ pub fn admit(
     manifest: Manifest,
     items: Vec<(String, Vec<u8>)>,
 ) -> std::result::Result<Admitted, Refusal> {
-    bind(issued, &manifest)?;
+    bind(issued, policy, &manifest)?;
     check_items(
         &manifest,
         items.iter().map(|(n, d)| (n.as_str(), d.as_slice())),
@@ -445,6 +478,7 @@ impl Admitted {
                     limits,
                     self.records.as_deref(),
                     client,
+                    self.policy.max_run_ms,
                 )?;
                 let failure = if repeated.is_empty() {
                     passive.failure.clone().map(VerifyFailure::Session)

@@ -114,6 +114,13 @@ pub fn run_recording(
             let began = Instant::now();
             next_t.set(vf.t_ms + period);
             let mut a = state.borrow_mut();
+            if started.elapsed().as_millis() > u128::from(policy.max_run_ms) {
+                a.failure = Some(Error::OverBudget {
+                    what: "the recording's run",
+                    limit_ms: policy.max_run_ms,
+                });
+                return ControlFlow::Break(());
+            }
             let frame = Frame::from(vf.image);
             let step = match a.check.process(engine, &frame.as_ref(), vf.t_ms) {
                 Ok(step) => step,

@@ -121,6 +121,61 @@ fn real_compressed_bomb_is_refused() {
     assert!(matches!(decode(&bytes), Err(Error::ImageTooLarge { .. })));
 }
 
+/// The PNG bomb of the finding: a valid 8192×8192 16-bit RGBA image (a few hundred KB
+/// compressed, 512 MiB decoded at 16 bits) is within the side limit, so the pixel budget (25 MP)
+/// refuses it from the header.
+#[test]
+fn a_16_bit_png_at_the_side_limit_is_refused_by_the_pixel_budget() {
+    let img = image::DynamicImage::ImageRgba16(image::ImageBuffer::new(8192, 8192));
+    let bytes = encode(&img, ImageFormat::Png);
+    assert!(bytes.len() < 4_000_000, "{}", bytes.len());
+    let start = Instant::now();
+    let err = decode(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ImageTooManyPixels {
+                width: 8192,
+                height: 8192,
+                max_pixels: 25_000_000
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.code(), "image_too_large");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+/// A 16-bit PNG is decoded at 8 bits a channel: with an allocation budget below what its
+/// 16-bit pixels would take (2000×2000 RGBA16 = 32 MB) but above the 8-bit ones (16 MB), it
+/// decodes, to the high bytes of its samples.
+#[test]
+fn a_16_bit_png_never_gets_a_16_bit_full_size_buffer() {
+    let img = image::DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(2000, 2000, |x, _| {
+        image::Rgba([(x as u16) << 5, 0x1234, 0xfedc, 0xffff])
+    }));
+    let bytes = encode(&img, ImageFormat::Png);
+    let limits = ImageLimits {
+        max_alloc: 20 * 1024 * 1024,
+        ..ImageLimits::default()
+    };
+    let frame = decode_image(&bytes, &limits).expect("decoded within 20 MiB");
+    assert_eq!((frame.width(), frame.height()), (2000, 2000));
+    let rgb = frame.into_rgb();
+    assert_eq!(&rgb[..3], &[0x00, 0x12, 0xfe]);
+    let x = 1000usize;
+    assert_eq!(&rgb[x * 3..x * 3 + 3], &[((x << 5) >> 8) as u8, 0x12, 0xfe]);
+    // Too small a budget for even the 8-bit pixels is a typed error.
+    let tight = ImageLimits {
+        max_alloc: 8 * 1024 * 1024,
+        ..ImageLimits::default()
+    };
+    assert!(matches!(
+        decode_image(&bytes, &tight),
+        Err(Error::ImageDecode(_))
+    ));
+}
+
 #[test]
 fn png_with_alpha_is_flattened_and_analysed() {
     let frame = image("live/fr_obama_32bit_rgba.png");

@@ -191,10 +191,13 @@ pub async fn judge(
     let limits = state.media_limits.clone();
     let job = {
         let admitted = admitted.clone();
-        state
-            .pool
-            .run(move || admitted.run(&engine, &limits, received_ms))
-            .await
+        let run = move || admitted.run(&engine, &limits, received_ms);
+        // A public session's key is anyone's: its work gets the pool's public share only.
+        if ctx.principal.starts_with("public:") {
+            state.pool.run_public(run).await
+        } else {
+            state.pool.run(run).await
+        }
     };
     let verdict = match job {
         Ok(Ok(v)) => v,

@@ -28,7 +28,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
-use liveproof::verify::Issued;
+use liveproof::verify::{bind, Issued};
 use serde_json::{json, Value};
 
 use crate::clock::{now_ms, rfc3339};
@@ -139,6 +139,7 @@ async fn submit(
         principal: format!("device:{}", device.id),
         route: PATH,
     };
+    bind(&ctx.issued, &state.config.verification, &verified.manifest)?;
     let items = read_items(&mut form, &verified.manifest).await?;
     judge(&state, &request_id, &ctx, &token, verified, items).await
 }

@@ -239,7 +239,7 @@ async fn submit(
         timeout_ms: session.timeout_ms,
         issued_ms: Some(session.created_ms),
     };
-    bind(&issued, &verified.manifest)?;
+    bind(&issued, &state.config.verification, &verified.manifest)?;
     let items = read_items(&mut form, &verified.manifest).await?;
     let ctx = Context {
         kind: EvidenceKind::Session,

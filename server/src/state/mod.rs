@@ -80,15 +80,17 @@ impl AppState {
                 .await?;
         }
         let p = &config.pool;
-        let pool = CpuPool::new(
+        let pool = CpuPool::with_public_share(
             p.size,
             p.queue,
+            p.public_share.unwrap_or(p.size.div_ceil(2)),
             Duration::from_millis(p.queue_timeout_ms),
             p.retry_after_s,
         );
         let mut media_limits = MediaLimits::default();
         let l = &config.limits;
         media_limits.image.max_side = l.image_max_side;
+        media_limits.image.max_pixels = l.image_max_pixels;
         media_limits.video.max_width = l.video_max_side;
         media_limits.video.max_height = l.video_max_side;
         media_limits.video.max_duration_s = l.video_max_duration_s;

@@ -187,3 +187,34 @@ async fn an_api_key_removed_from_the_config_stops_working() {
     let r = send(&app, selfie(SELFIE_APP.0, SELFIE_APP.1)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
 }
+
+#[tokio::test]
+async fn a_bundle_costs_at_most_what_the_sdk_sends_and_its_run_has_a_time_budget() {
+    use crate::bundles::*;
+    let mut c = policy_config();
+    c.limits.evidence_body_bytes = 64 * 1024 * 1024;
+    let app = router_with(c).await;
+    // More frames than the SDK ever sends: refused from the manifest, before any is read.
+    let s = create_session(&app, json!({})).await;
+    let mut b = bundle(Clip::BlinkSmile, &s);
+    let frame = b.manifest.items[0].clone();
+    let data = b.data[0].clone();
+    for i in 0..20 {
+        let mut item = frame.clone();
+        item.name = format!("extra-{i:02}.jpg");
+        b.manifest.items.insert(0, item);
+        b.data.insert(0, data.clone());
+    }
+    let r = submit(&app, &s, &b).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
+    assert_eq!(r.json["detail"]["code"], "too_many_frames");
+
+    // A run past its budget is stopped and refused (here a budget no run can meet).
+    let mut c = policy_config();
+    c.verification.max_run_ms = 1;
+    let app = router_with(c).await;
+    let s = create_session(&app, json!({})).await;
+    let r = submit(&app, &s, &bundle(Clip::BlinkSmile, &s)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert_eq!(r.json["detail"]["code"], "over_budget");
+}
