@@ -23,8 +23,9 @@ export { STRINGS } from './strings.js';
 
 const ATTRIBUTES = ['challenges', 'count', 'seed', 'base-url', 'detect-every', 'no-smile', 'longer-timeouts', 'lang'];
 
-const TEMPLATE = `
-<style>
+/** The element's styles: a constructed stylesheet, so a strict Content-Security-Policy (no inline
+ * styles) need not relax `style-src` for it. */
+const CSS = `
   :host { display: inline-block; position: relative; width: 100%; max-width: 480px; font: inherit; color: #fff; contain: content; }
   :host([hidden]) { display: none; }
   .stage { position: relative; aspect-ratio: 3 / 4; background: #111; border-radius: 12px; overflow: hidden; }
@@ -48,7 +49,9 @@ const TEMPLATE = `
   button:focus-visible { outline: 3px solid #35c46a; outline-offset: 2px; }
   .sr { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   [hidden] { display: none !important; }
-</style>
+`;
+
+const TEMPLATE = `
 <div class="stage" part="stage">
   <div class="preview" part="preview"></div>
   <svg viewBox="0 0 30 40" preserveAspectRatio="xMidYMid slice" aria-hidden="true">
@@ -64,6 +67,28 @@ const TEMPLATE = `
 </div>
 <div class="sr" role="status" aria-live="polite" aria-atomic="true"></div>
 `;
+
+/** @type {CSSStyleSheet|null} */
+let sheet = null;
+
+/**
+ * Gives a shadow root the element's styles: one shared constructed stylesheet where the
+ * browser has them (not subject to a page's `style-src`), else a `<style>` element.
+ * @param {ShadowRoot} root
+ */
+function adoptStyles(root) {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+    }
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = document.createElement('style');
+    style.textContent = CSS;
+    root.prepend(style);
+  }
+}
 
 /** Parses a comma-separated list of challenge actions. @param {string|null} v */
 function list(v) {
@@ -96,6 +121,7 @@ export class LiveproofCheck extends HTMLElement {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
     this.#root.innerHTML = TEMPLATE;
+    adoptStyles(this.#root);
     this.#$('button').addEventListener('click', () => {
       (this.#phase === 'done' || this.#phase === 'error' ? this.retry() : this.start()).catch(() => { /* reported via the error event */ });
     });

@@ -201,6 +201,13 @@ pub struct LimitsConfig {
     pub batch_body_bytes: usize,
     /// Body limit of the evidence routes (signed manifest + frames + optional clip), bytes.
     pub evidence_body_bytes: usize,
+    /// Open connections at most; one more is closed at once.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this (slowloris; also an idle keep-alive
+    /// connection's limit), seconds.
+    pub header_read_timeout_s: u64,
+    /// A request's whole body must arrive within this, seconds.
+    pub body_read_timeout_s: u64,
 }
 
 impl Default for LimitsConfig {
@@ -220,6 +227,9 @@ impl Default for LimitsConfig {
             ws_max_frames: 1800,
             batch_body_bytes: 256 * 1024 * 1024,
             evidence_body_bytes: 32 * 1024 * 1024,
+            max_connections: 1024,
+            header_read_timeout_s: 10,
+            body_read_timeout_s: 60,
         }
     }
 }
@@ -511,6 +521,12 @@ impl Config {
             return invalid("sessions.ttl_s must be 10..=86400");
         }
         self.sessions.trusted_networks()?;
+        let l = &self.limits;
+        if l.max_connections == 0 || l.header_read_timeout_s == 0 || l.body_read_timeout_s == 0 {
+            return invalid(
+                "limits.max_connections, header_read_timeout_s and body_read_timeout_s must be at least 1",
+            );
+        }
         if self.sessions.public_rate_per_minute == 0 {
             return invalid("sessions.public_rate_per_minute must be at least 1");
         }

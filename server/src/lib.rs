@@ -44,6 +44,7 @@ pub mod middleware;
 pub mod pool;
 pub mod random;
 pub mod routes;
+pub mod serve;
 pub mod signing;
 pub mod state;
 
@@ -101,7 +102,12 @@ pub fn app(state: AppState) -> Router {
     if !state.config.route_prefix.is_empty() {
         router = router.nest(&state.config.route_prefix, seed());
     }
+    let body_deadline = std::time::Duration::from_secs(state.config.limits.body_read_timeout_s);
     routes::static_files::mount(router, &state.config.static_files)
+        // A body that trickles in is cut off (its read fails: 400), wherever it is read.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_deadline,
+        ))
         // Router::layer wraps every route and the fallback, so 404s get the headers too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

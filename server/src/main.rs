@@ -1,7 +1,7 @@
 //! `liveproof-server`: bootstrap only. Reads the configuration, starts JSON logs, binds,
 //! loads the models in the background (so `/healthz` answers at once and `/readyz` turns
-//! 200 when they are loaded), and shuts down gracefully on SIGTERM or Ctrl-C, letting
-//! in-flight requests finish.
+//! 200 when they are loaded), serves with connection limits ([`serve`]), and shuts down
+//! gracefully on SIGTERM or Ctrl-C, letting in-flight requests finish.
 //!
 //! ```text
 //! LIVEPROOF_ADDR=0.0.0.0:8080 LIVEPROOF_CONFIG=server/config.example.toml \
@@ -9,9 +9,11 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use liveproof::models::ModelSource;
 use liveproof::{Engine, EngineConfig};
+use liveproof_server::serve::{serve, ConnLimits};
 use liveproof_server::{app, AppState, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -54,13 +56,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    // Peer addresses feed the per-IP rate limit of public session creation.
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let l = &state.config.limits;
+    let limits = ConnLimits {
+        max_connections: l.max_connections,
+        header_read_timeout: Duration::from_secs(l.header_read_timeout_s),
+        drain_timeout: Duration::from_secs(30),
+    };
+    serve(listener, app(state), limits, shutdown_signal()).await;
     tracing::info!("shut down");
     Ok(())
 }

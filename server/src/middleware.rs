@@ -4,7 +4,11 @@
 //!   caller's correlation survives; anything else is replaced by a fresh UUID v4. The id is
 //!   put in the request extensions ([`RequestId`]) and in the log span.
 //! - security headers the verification seed lists: `X-Content-Type-Options: nosniff`,
-//!   `X-Frame-Options: DENY`, `Strict-Transport-Security: max-age=86400; includeSubDomains`.
+//!   `X-Frame-Options: DENY`, `Strict-Transport-Security: max-age=86400; includeSubDomains`;
+//!   and, for the pages this server serves (the kiosk page holds a signing key), a strict
+//!   [`CONTENT_SECURITY_POLICY`] (same-origin scripts, styles, workers and connections only,
+//!   wasm compilation allowed, nothing inline, no framing), `Referrer-Policy: no-referrer` and
+//!   a `Permissions-Policy` that grants the camera to this origin and nothing else.
 //! - one JSON log line per request and the request metrics, labelled by matched route.
 //! - the hidden cause of a 500 ([`InternalCause`]) is logged here, not where it arose.
 
@@ -18,6 +22,19 @@ use tracing::Instrument;
 
 use crate::error::InternalCause;
 use crate::state::AppState;
+
+/// The pages' policy: every script, style, worker and fetch from this origin, WebAssembly
+/// compilation (the SDK's wasm) but no `eval`, no inline script or style, images also from
+/// `data:`/`blob:` (canvas snapshots), media from camera streams, no plugins, no `<base>`, no
+/// framing.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
+     connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+/// The camera for this origin (the pages need it), nothing else a page could ask for.
+pub const PERMISSIONS_POLICY: &str =
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
 
 /// The request's id, for handlers (audit log) and logs.
 #[derive(Debug, Clone)]
@@ -78,6 +95,18 @@ pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Nex
     h.insert(
         HeaderName::from_static("strict-transport-security"),
         HeaderValue::from_static("max-age=86400; includeSubDomains"),
+    );
+    h.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static(PERMISSIONS_POLICY),
     );
     response
 }

@@ -58,10 +58,19 @@ export function launch(y4m, extraArgs = []) {
   });
 }
 
-/** A page that reports its errors and console errors to the test log. */
+/**
+ * A page that reports its errors and console errors to the test log, and records every
+ * Content-Security-Policy violation in `window.__cspViolations` (see `cspViolations`).
+ */
 export async function newPage(browser, context) {
   const ctx = context ?? (await browser.newContext());
   const page = await ctx.newPage();
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
   page.on("pageerror", (e) => console.log(`# [pageerror] ${e.message}`));
   page.on("response", (r) => r.status() >= 400 && console.log(`# [http ${r.status()}] ${r.url()}`));
   page.on("console", (m) => ["error", "warning"].includes(m.type()) && console.log(`# [console.${m.type()}] ${m.text()}`));
@@ -73,4 +82,9 @@ export async function screenshot(page, name) {
   const path = join(outDir, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** The Content-Security-Policy violations the page has seen (its document's). */
+export function cspViolations(page) {
+  return page.evaluate(() => window.__cspViolations ?? []);
 }

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { clip, launch, newPage, repo, screenshot } from "./harness.mjs";
+import { clip, cspViolations, launch, newPage, repo, screenshot } from "./harness.mjs";
 import { checkVerdict } from "../../server/examples/relying-party.mjs";
 
 const BIN = process.env.LIVEPROOF_SERVER_BIN ?? resolve(repo, "target/debug/liveproof-server");
@@ -107,6 +107,10 @@ test("demo page: a public server session, the recording, and a REAL verdict from
     assert.equal(accepted.label, "REAL");
     // The page verified it too, with WebCrypto.
     assert.match(await page.textContent("#server-verdict"), /signature verified/);
+    // All of it under the server's strict Content-Security-Policy.
+    const headers = (await page.request.get(`${base}/`)).headers();
+    assert.match(headers["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.deepEqual(await cspViolations(page), []);
   } finally {
     await browser.close();
   }
@@ -149,6 +153,7 @@ test("kiosk page: offline result signed with the device key, queued, delivered w
     // The kiosk's recording went with it: the server ran the policy's script over it.
     assert.equal(payload.label, "REAL", `server ${JSON.stringify(payload)}`);
     assert.equal(payload.checks.challenges, "server");
+    assert.deepEqual(await cspViolations(page), []);
     await screenshot(page, "kiosk-delivered");
   } finally {
     await browser.close();
@@ -189,6 +194,32 @@ test("kiosk page: a device id registered out of band, entered in the settings, s
     assert.equal(payload.label, "REAL", JSON.stringify(payload));
     assert.equal(payload.sub.startsWith(`kiosk:${deviceId}:`), true, payload.sub);
     await screenshot(page, "kiosk-device-id-entered");
+  } finally {
+    await browser.close();
+  }
+});
+
+test("element page: the Web Component renders and starts under the server's Content-Security-Policy", async () => {
+  const browser = await launch(clip("live_headturns_tvl"));
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${base}/element.html`);
+    await page.waitForFunction(() => customElements.get("liveproof-check"), null, { timeout: 60_000 });
+    const styled = await page.evaluate(() => {
+      const root = document.querySelector("liveproof-check").shadowRoot;
+      return root.adoptedStyleSheets.length === 1 && getComputedStyle(root.querySelector(".stage")).position === "relative";
+    });
+    assert.ok(styled, "the element's constructed stylesheet applies");
+    await page.evaluate(() => {
+      const el = document.querySelector("liveproof-check");
+      window.__phases = [];
+      el.addEventListener("phase", (e) => window.__phases.push(e.detail.value));
+    });
+    // Playwright's CSS selectors pierce open shadow roots.
+    await page.click("liveproof-check button");
+    await page.waitForFunction(() => window.__phases.includes("passive"), null, { timeout: 180_000, polling: 250 });
+    assert.deepEqual(await cspViolations(page), []);
+    await screenshot(page, "element-under-csp");
   } finally {
     await browser.close();
   }

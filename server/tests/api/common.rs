@@ -228,4 +228,18 @@ pub fn assert_envelope(r: &Reply) {
         h["strict-transport-security"],
         "max-age=86400; includeSubDomains"
     );
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.starts_with("default-src 'self'; script-src 'self' 'wasm-unsafe-eval';"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h["permissions-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("camera=(self), microphone=()"));
 }

@@ -9,6 +9,7 @@ mod attacks;
 mod batch;
 mod bundles;
 mod common;
+mod connections;
 mod evidence;
 mod kiosk;
 mod liveness;

@@ -25,7 +25,18 @@ async fn serve_with(config: Config) -> (SocketAddr, AppState) {
     let addr = listener.local_addr().unwrap();
     let state = state_with(config).await;
     let app = app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The product's own connection loop (limits, upgrades), as the binary serves.
+    let limits = liveproof_server::serve::ConnLimits {
+        max_connections: 64,
+        header_read_timeout: std::time::Duration::from_secs(10),
+        drain_timeout: std::time::Duration::from_secs(1),
+    };
+    tokio::spawn(liveproof_server::serve::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     (addr, state)
 }
 

@@ -1,0 +1,80 @@
+//! The release server binary against clients that hold connections: slowloris (headers that
+//! never finish) and more connections than allowed. Both used to be held for ever.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::common::SECRET;
+use crate::procs::{http, ServerProcess, TempDir};
+
+/// Reads until the server closes the connection; the time it took, or `None` if it did not
+/// within `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(
+            within.saturating_sub(start.elapsed()),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+            // A 408 or similar before the close is fine: keep reading to the end.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_connections_are_capped() {
+    let dir = TempDir::new("connections");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nheader_read_timeout_s = 2\nmax_connections = 6\n",
+    )
+    .unwrap();
+    let env = [
+        ("LIVEPROOF_CONFIG", config.to_str().unwrap()),
+        ("LIVEPROOF_JWT_SECRET", SECRET),
+        ("RUST_LOG", "warn"),
+    ];
+    let mut server = ServerProcess::start(&env, &dir);
+    server.wait_ready(Duration::from_secs(180)).await;
+
+    // Six slowloris connections: a request line and one header, then nothing.
+    let mut slow = Vec::new();
+    for _ in 0..6 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The seventh is over the cap: closed at once, unanswered.
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let t = closed_within(&mut extra, Duration::from_secs(2)).await;
+    assert!(t.is_some(), "a connection over the cap is closed at once");
+
+    // The slow ones are closed once their headers are 2 s late.
+    for s in &mut slow {
+        let t = closed_within(s, Duration::from_secs(6)).await;
+        assert!(
+            t.is_some_and(|t| t < Duration::from_secs(5)),
+            "closed after {t:?}"
+        );
+    }
+    // And the server serves again.
+    let r = http(server.addr, "GET", "/healthz", &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", server.logs());
+}
