@@ -46,7 +46,7 @@ before(async () => {
     // Scripts of two of BLINK and SMILE, which the clip below performs in either order.
     .replace(/^actions = .*$/gm, 'actions = ["BLINK", "SMILE"]');
   writeFileSync(join(dir, 'config.toml'), config);
-  proc = spawn(BIN, [], { env: { ...process.env, LIVEPROOF_CONFIG: join(dir, 'config.toml'), LIVEPROOF_MODELS: join(ROOT, 'models') }, stdio: 'ignore' });
+  proc = spawn(BIN, [], { env: { ...process.env, LIVEPROOF_CONFIG: join(dir, 'config.toml'), LIVEPROOF_MODELS: join(ROOT, 'models') }, stdio: process.env.LIVEPROOF_SERVER_LOG ? 'inherit' : 'ignore' });
   base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
     const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);

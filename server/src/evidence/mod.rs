@@ -120,6 +120,33 @@ pub async fn read_items(
     Ok(items)
 }
 
+/// At most this much of a refused submission's remaining body is read (and dropped) before
+/// the answer, within [`DISCARD_MAX_TIME`]. A server that answers early and closes with
+/// unread bytes makes its kernel reset the connection, and most HTTP clients (browsers'
+/// fetch, Node's undici) then report a network error instead of the 4xx they were sent: an
+/// honest SDK re-submitting a bundle would see "could not reach" instead of
+/// `session_already_verified`. Bounded, so an anonymous upload still cannot hold the server.
+pub const DISCARD_MAX_BYTES: usize = 16 << 20;
+/// Time bound of [`discard_rest`].
+pub const DISCARD_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and drops what is left of a refused submission, within [`DISCARD_MAX_BYTES`] and
+/// [`DISCARD_MAX_TIME`]; past either the connection is closed with the answer.
+pub async fn discard_rest(form: &mut Multipart) {
+    let _ = tokio::time::timeout(DISCARD_MAX_TIME, async {
+        let mut seen = 0usize;
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(chunk)) = field.chunk().await {
+                seen += chunk.len();
+                if seen > DISCARD_MAX_BYTES {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 /// 422 with a code (binding and content checks).
 pub fn unprocessable(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::coded(StatusCode::UNPROCESSABLE_ENTITY, code, message)

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{judge, read_items, read_token, unprocessable, Context};
+use crate::evidence::{discard_rest, judge, read_items, read_token, unprocessable, Context};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -64,8 +64,20 @@ async fn submit(
     Extension(RequestId(request_id)): Extension<RequestId>,
     mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
+    let answer = check_and_judge(&state, &request_id, &mut form).await;
+    if answer.is_err() {
+        discard_rest(&mut form).await;
+    }
+    answer
+}
+
+async fn check_and_judge(
+    state: &AppState,
+    request_id: &str,
+    form: &mut Multipart,
+) -> Result<Json<Value>, AppError> {
     // The signed manifest first; no item is read before the device and the window are checked.
-    let token = read_token(&mut form).await?;
+    let token = read_token(form).await?;
     let header = jws::peek_header(&token).map_err(EvidenceError::from)?;
     let unknown = || {
         AppError::from(EvidenceError::Jws(jws::JwsError::UnknownKey {
@@ -140,6 +152,6 @@ async fn submit(
         route: PATH,
     };
     bind(&ctx.issued, &state.config.verification, &verified.manifest)?;
-    let items = read_items(&mut form, &verified.manifest).await?;
-    judge(&state, &request_id, &ctx, &token, verified, items).await
+    let items = read_items(form, &verified.manifest).await?;
+    judge(state, request_id, &ctx, &token, verified, items).await
 }

@@ -39,7 +39,7 @@ use crate::auth::SessionCreator;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{judge, read_items, read_token, Context};
+use crate::evidence::{discard_rest, judge, read_items, read_token, Context};
 use crate::middleware::RequestId;
 use crate::random::token;
 use crate::state::store::{SessionRecord, SessionStatus};
@@ -198,9 +198,22 @@ async fn submit(
     path: Result<Path<String>, PathRejection>,
     mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
+    let answer = check_and_judge(&state, &request_id, path, &mut form).await;
+    if answer.is_err() {
+        discard_rest(&mut form).await;
+    }
+    answer
+}
+
+async fn check_and_judge(
+    state: &AppState,
+    request_id: &str,
+    path: Result<Path<String>, PathRejection>,
+    form: &mut Multipart,
+) -> Result<Json<Value>, AppError> {
     let Path(id) = path?;
     // The signed manifest first; no item is read before it is checked against the session.
-    let token = read_token(&mut form).await?;
+    let token = read_token(form).await?;
     let unknown = || {
         AppError::coded(
             StatusCode::NOT_FOUND,
@@ -240,7 +253,7 @@ async fn submit(
         issued_ms: Some(session.created_ms),
     };
     bind(&issued, &state.config.verification, &verified.manifest)?;
-    let items = read_items(&mut form, &verified.manifest).await?;
+    let items = read_items(form, &verified.manifest).await?;
     let ctx = Context {
         kind: EvidenceKind::Session,
         device_id: None,
@@ -253,7 +266,7 @@ async fn submit(
         principal: session.principal.clone(),
         route: EVIDENCE_PATH,
     };
-    judge(&state, &request_id, &ctx, &token, verified, items).await
+    judge(state, request_id, &ctx, &token, verified, items).await
 }
 
 #[cfg(test)]

@@ -78,3 +78,46 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
         .unwrap();
     assert_eq!(r.status, 200, "{}", server.logs());
 }
+
+/// A refused submission (here an unsigned one, refused on its first part) still gets its 4xx
+/// over a real connection while the client is sending megabytes after it: the server reads
+/// and drops the rest (bounded) instead of closing with unread bytes, which resets the
+/// connection and shows clients a network error in place of the answer.
+#[tokio::test]
+async fn a_refused_upload_gets_its_answer_not_a_reset() {
+    let dir = TempDir::new("refused-upload");
+    let env = [("LIVEPROOF_JWT_SECRET", SECRET), ("RUST_LOG", "warn")];
+    let mut server = ServerProcess::start(&env, &dir);
+    server.wait_ready(Duration::from_secs(180)).await;
+
+    let boundary = "liveproof-refused";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"\r\n\r\nnot-a-jws\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"clip\"; filename=\"clip.webm\"\r\n\
+         Content-Type: video/webm\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(0x5au8, 6 << 20));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    for path in [
+        "/v1/kiosk/evidence",
+        "/v1/sessions/no-such-session/evidence",
+    ] {
+        let r = http(
+            server.addr,
+            "POST",
+            path,
+            &[("Content-Type", content_type.as_str())],
+            &body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e} (the connection was reset)"));
+        assert!((400..500).contains(&r.status), "{path}: {r:?}");
+        assert!(r.json["detail"]["code"].is_string(), "{path}: {r:?}");
+    }
+    let r = http(server.addr, "GET", "/healthz", &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", server.logs());
+}
