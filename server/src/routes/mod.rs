@@ -11,6 +11,7 @@ pub mod sessions;
 pub mod static_files;
 pub mod verification;
 pub mod ws;
+pub mod ws_upgrade;
 
 use axum::extract::multipart::Field;
 use base64::Engine as _;

@@ -39,22 +39,26 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use futures_util::{SinkExt, StreamExt};
 use liveproof::challenge::{ChallengeAction, ChallengeConfig, ScriptRequest};
 use liveproof::events::Event;
 use liveproof::{decode_image, Engine, ImageLimits, LiveCheck, LiveConfig};
 use serde::Deserialize;
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::Instrument;
 
 use crate::auth::{mint_ws_ticket, Authorized, Liveness, WsCaller, WS_TICKET_TTL_S};
 use crate::error::AppError;
 use crate::middleware::RequestId;
 use crate::routes::decode_base64_image;
+use crate::routes::ws_upgrade::{discard_until_quiet, Socket, Upgrade};
 use crate::state::store::AuditEntry;
 use crate::state::AppState;
 
@@ -102,25 +106,25 @@ async fn upgrade(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     caller: WsCaller,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Result<Response, AppError> {
     let engine = state.engine()?;
     let max = state.config.limits.ws_message_bytes;
     let span =
         tracing::info_span!("ws_liveness", request_id = %request_id, subject = %caller.subject);
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            let conn = Connection {
-                socket,
-                state,
-                engine,
-                caller,
-                request_id,
-            };
-            conn.run().instrument(span)
-        }))
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    Ok(ws.on_upgrade(config, move |socket| {
+        let conn = Connection {
+            socket,
+            state,
+            engine,
+            caller,
+            request_id,
+        };
+        conn.run().instrument(span)
+    }))
 }
 
 /// A protocol violation: sent as an `error` message, then the connection is closed.
@@ -186,7 +190,7 @@ enum Step {
 }
 
 struct Connection {
-    socket: WebSocket,
+    socket: Socket,
     state: AppState,
     engine: Arc<Engine>,
     caller: WsCaller,
@@ -208,26 +212,29 @@ impl Connection {
             let received = if now >= deadline {
                 None
             } else {
-                tokio::time::timeout_at(wake, self.socket.recv()).await.ok()
+                tokio::time::timeout_at(wake, self.socket.next()).await.ok()
             };
             let step = match received {
                 None if wake >= deadline => Step::Finish("session time limit"),
                 None => Step::Finish("idle timeout"),
                 Some(None) => Step::Gone,
                 Some(Some(Err(e))) => {
-                    let too_big = e
-                        .into_inner()
-                        .downcast_ref::<tokio_tungstenite::tungstenite::Error>()
-                        .is_some_and(|e| {
-                            matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_))
-                        });
-                    if too_big {
+                    if matches!(e, WsError::Capacity(_)) {
                         let v = violation(
                             close::TOO_BIG,
                             "message_too_big",
                             format!("messages are limited to {} bytes", limits.ws_message_bytes),
                         );
                         self.fail(v, &live).await;
+                        // The rest of the message is still arriving: read and drop it (and
+                        // the client's close) so closing does not reset the connection.
+                        discard_until_quiet(
+                            &mut self.socket,
+                            Duration::from_millis(300),
+                            crate::evidence::DISCARD_MAX_BYTES,
+                            crate::evidence::DISCARD_MAX_TIME,
+                        )
+                        .await;
                         return;
                     }
                     Step::Gone
@@ -280,6 +287,7 @@ impl Connection {
         let (bytes, t_client) = match msg {
             Message::Ping(_) | Message::Pong(_) => return Ok(Step::Continue),
             Message::Close(_) => return Ok(Step::Gone),
+            Message::Frame(_) => return Ok(Step::Continue),
             Message::Binary(b) => (b.to_vec(), None),
             Message::Text(text) => {
                 let v: Value = serde_json::from_str(text.as_str()).map_err(|e| {
@@ -524,22 +532,18 @@ impl Connection {
     /// Sends a close frame and waits briefly for the client's, so the handshake completes.
     async fn close(&mut self, code: u16, reason: &str) {
         let frame = CloseFrame {
-            code,
+            code: CloseCode::from(code),
             reason: reason.into(),
         };
         if self.socket.send(Message::Close(Some(frame))).await.is_err() {
             return;
         }
-        // Wait (at most 1 s) for the client's close. If the stream has already failed (an
-        // oversized message leaves unread bytes, and dropping a socket with unread bytes
-        // resets it, which can destroy the error and close frames before the client reads
-        // them), give the client that second to read before the socket is dropped.
+        // Wait (at most 1 s) for the client's close, so the handshake completes. A failed
+        // stream (an oversized message) is drained by the caller instead.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            loop {
-                match self.socket.recv().await {
-                    Some(Ok(Message::Close(_))) => break,
-                    Some(Ok(_)) => {}
-                    None | Some(Err(_)) => std::future::pending::<()>().await,
+            while let Some(Ok(m)) = self.socket.next().await {
+                if m.is_close() {
+                    break;
                 }
             }
         })

@@ -460,3 +460,22 @@ async fn silence_and_the_session_limit_finish_the_session_and_big_messages_are_r
     assert_eq!(types(&msgs), ["final_result"], "{msgs:?}");
     assert_eq!(close.unwrap().reason.as_str(), "session time limit");
 }
+
+/// A client that writes a whole oversized message before reading (as a browser's `send` does)
+/// gets the error and the 1009 close, and its write completes: the server reads and drops the
+/// rest of the message instead of closing on unread bytes, which reset the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_gets_its_close_not_a_reset() {
+    let mut c = config();
+    c.limits.ws_message_bytes = 64 * 1024;
+    let (addr, _) = serve_with(c).await;
+    for size in [1usize << 20, 8 << 20] {
+        let mut ws = connect(addr).await;
+        ws.send(Message::text(r#"{"type":"start"}"#)).await.unwrap();
+        let sent = ws.send(Message::binary(vec![0u8; size])).await;
+        assert!(sent.is_ok(), "{size} bytes: the write failed: {sent:?}");
+        let (msgs, close) = read_all(ws.split().1).await;
+        assert_eq!(msgs.last().unwrap()["code"], "message_too_big", "{msgs:?}");
+        assert_eq!(u16::from(close.expect("close frame").code), 1009);
+    }
+}
