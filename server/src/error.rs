@@ -14,7 +14,7 @@
 //! | 413 | `{"detail": {"code"}, "message"}` | body over the route's limit |
 //! | 422 | `{"detail": {"<location>": {"<field>": ["..."]}}, "message"}` | invalid tuning field |
 //! | 422 | `{"detail": {"code"}, "message"}` | evidence refused after its signature (the core's evidence codes: `digest_mismatch`, `missing_item`, ...; `session_mismatch`, `nonce_mismatch`, ...) |
-//! | 429 / 503 | `{"detail": {}, "message"}` + `Retry-After` | rate limit / CPU pool saturated or models loading |
+//! | 429 / 503 | `{"detail": {}, "message"}` + `Retry-After` | rate limit / CPU pool saturated, models loading or state store unreachable |
 //! | 500 | `{"detail": {}, "message": "internal server error"}` | anything else; the cause is logged, never sent |
 //!
 //! The real cause of a 500 travels in the response extensions ([`InternalCause`]) so the
@@ -188,10 +188,23 @@ impl From<PathRejection> for AppError {
 }
 
 impl From<crate::state::store::StoreError> for AppError {
+    /// An unreachable store is a 503 the client may retry (nothing was decided: a nonce is
+    /// used only by a store that answered); any other store error is a 500.
     fn from(e: crate::state::store::StoreError) -> Self {
-        AppError::Internal(format!("store: {e}"))
+        if e.is_unreachable() {
+            tracing::warn!(error = %e, "state store unreachable");
+            AppError::Unavailable {
+                message: "state store unavailable; retry shortly",
+                retry_after_s: STORE_RETRY_AFTER_S,
+            }
+        } else {
+            AppError::Internal(format!("store: {e}"))
+        }
     }
 }
+
+/// `Retry-After` while the state store is unreachable (the Redis client reconnects by itself).
+pub const STORE_RETRY_AFTER_S: u64 = 2;
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {

@@ -1,7 +1,8 @@
 //! `liveproof-server`: bootstrap only. Reads the configuration, starts JSON logs, binds,
 //! loads the models in the background (so `/healthz` answers at once and `/readyz` turns
-//! 200 when they are loaded), serves with connection limits ([`serve`]), and shuts down
-//! gracefully on SIGTERM or Ctrl-C, letting in-flight requests finish.
+//! 200 when they are loaded; a missing or corrupt model stops the process, naming the file),
+//! serves with connection limits ([`serve`]), and shuts down gracefully on SIGTERM or Ctrl-C,
+//! letting in-flight requests finish.
 //!
 //! ```text
 //! LIVEPROOF_ADDR=0.0.0.0:8080 LIVEPROOF_CONFIG=server/config.example.toml \
@@ -50,7 +51,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 loader.set_engine(Arc::new(engine));
                 tracing::info!("models loaded; ready");
             }
-            Err(e) => tracing::error!(error = %e, code = e.code(), "models failed to load"),
+            // Without its models the server can never be ready: stop with the cause (which
+            // names the file) rather than serve 503 for ever.
+            Err(e) => {
+                tracing::error!(error = %e, code = e.code(), "models failed to load; stopping");
+                std::process::exit(1);
+            }
         }
     });
 

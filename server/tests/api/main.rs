@@ -20,6 +20,7 @@ mod replicas;
 mod security;
 mod selfie;
 mod sessions;
+mod startup;
 mod store;
 mod verification;
 mod ws;

@@ -54,52 +54,48 @@ fn on_path(exe: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A `redis-server` child on a free port, without persistence, killed on drop.
+/// A `redis-server` child on a free port, killed on drop: without persistence, or with an
+/// append-only file synced on every write (a production setup, for the restart tests).
 pub struct RedisServer {
     child: Child,
     pub port: u16,
-    _dir: TempDir,
+    persistent: bool,
+    dir: TempDir,
 }
 
 impl RedisServer {
-    /// Starts one; fails the test (never skips) when `redis-server` is not installed.
+    /// Starts one without persistence; fails the test (never skips) when `redis-server` is
+    /// not installed.
     pub fn start() -> Self {
-        let exe = on_path("redis-server").unwrap_or_else(|| {
-            panic!(
-                "redis-server is not on PATH: the Redis store tests need a real Redis \
-                 (Debian: apt-get install redis-server; scripts/install-deps.sh installs it)"
-            )
-        });
+        Self::start_with(false)
+    }
+
+    /// Starts one that keeps its data across [`RedisServer::kill`] + [`RedisServer::restart`].
+    pub fn start_persistent() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Self {
         let dir = TempDir::new("redis");
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new(&exe)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost the port race: try another
-                }
-                if ping(port) {
-                    return Self {
-                        child,
-                        port,
-                        _dir: dir,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if let Some(child) = spawn_redis(port, persistent, dir.path()) {
+                return Self {
+                    child,
+                    port,
+                    persistent,
+                    dir,
+                };
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         panic!("redis-server did not start");
+    }
+
+    /// Starts it again on the same port and directory (after [`RedisServer::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_redis(self.port, self.persistent, self.dir.path())
+            .expect("redis-server did not restart on its port");
     }
 
     pub fn url(&self) -> String {
@@ -117,6 +113,51 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Spawns `redis-server` on `port` and waits until it answers; `None` if it exited (the port
+/// was taken) or did not answer in 10 s.
+fn spawn_redis(port: u16, persistent: bool, dir: &Path) -> Option<Child> {
+    let exe = on_path("redis-server").unwrap_or_else(|| {
+        panic!(
+            "redis-server is not on PATH: the Redis store tests need a real Redis \
+             (Debian: apt-get install redis-server; scripts/install-deps.sh installs it)"
+        )
+    });
+    let persistence: &[&str] = if persistent {
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+    } else {
+        &["--save", "", "--appendonly", "no"]
+    };
+    let mut child = Command::new(exe)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(persistence)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None; // lost the port race
+        }
+        if ping(port) {
+            return Some(child);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 fn ping(port: u16) -> bool {
@@ -168,6 +209,18 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("server not ready after {timeout:?}:\n{}", self.logs());
+    }
+
+    /// Waits for the process to exit by itself; its status, or `None` after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     pub fn logs(&self) -> String {

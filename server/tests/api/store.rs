@@ -271,38 +271,119 @@ async fn two_redis_clients_share_sessions_nonces_quotas_and_rate_limits() {
     assert!((expected - 60_000..=expected).contains(&ttl), "{ttl}");
 }
 
-#[tokio::test]
-async fn a_redis_outage_is_a_prompt_error_and_takes_the_replica_out_of_rotation() {
-    let mut redis = RedisServer::start();
-    let mut c = config();
+/// Redis stops (killed, as in a crash) and comes back while clients keep creating sessions:
+/// while it is down every request is a prompt 503 with `Retry-After` (never a 500, never a
+/// hang) and the replica leaves rotation (`/readyz` 503); when it is back the same process
+/// serves again without a restart, and what was decided before the outage still holds: a
+/// verified session's evidence, posted again, is refused, its nonce stays used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopping_and_coming_back_during_traffic() {
+    use crate::bundles::{bundle, create_session, policy_config, submit, Clip};
+
+    let mut redis = RedisServer::start_persistent();
+    let mut c = policy_config();
     c.redis_url = Some(redis.url());
     let state = AppState::new(c).await.unwrap();
     state.set_engine(engine());
-    let app = app(state);
+    let app = app(state.clone());
     let ready = || Request::get("/readyz").body(Body::empty()).unwrap();
     assert_eq!(send(&app, ready()).await.status, StatusCode::OK);
-    let session = || {
-        Request::post("/v1/sessions")
-            .header("authorization", bearer())
-            .body(Body::empty())
-            .unwrap()
-    };
-    assert_eq!(send(&app, session()).await.status, StatusCode::CREATED);
+
+    // Before the outage: a session verified (its nonce used).
+    let verified = create_session(&app, serde_json::json!({})).await;
+    let evidence = bundle(Clip::BlinkSmile, &verified);
+    let r = submit(&app, &verified, &evidence).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+
+    // Traffic: a session request every 50 ms, each answer recorded with its time.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = tokio::spawn({
+        let (app, stop) = (app.clone(), stop.clone());
+        async move {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let start = Instant::now();
+                let r = send(
+                    &app,
+                    Request::post("/v1/sessions")
+                        .header("authorization", bearer())
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+                let retry_after = r.headers.get("retry-after").is_some();
+                answers.push((Instant::now(), r.status, retry_after, start.elapsed()));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            answers
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     redis.kill();
-    let start = Instant::now();
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let r = send(&app, ready()).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json["status"], "store unavailable");
-    let r = send(&app, session()).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(
-        r.json["message"], "internal server error",
-        "the cause is not sent"
-    );
+    let r = submit(&app, &verified, &evidence).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.json);
+    assert!(r.headers.get("retry-after").is_some());
+
+    redis.restart();
+    let up = Instant::now();
+    let deadline = up + Duration::from_secs(20);
+    while send(&app, ready()).await.status != StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "not ready 20 s after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = Instant::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = traffic.await.unwrap();
+
+    for (at, status, retry_after, took) in &answers {
+        match *status {
+            StatusCode::CREATED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry_after, "a 503 without Retry-After");
+                assert!(*at > down && *at < recovered + Duration::from_secs(1));
+            }
+            other => panic!("{other} during the outage: only 201 or 503 are acceptable"),
+        }
+        assert!(
+            *took < Duration::from_secs(10),
+            "a request hung for {took:?}"
+        );
+    }
+    let during = answers.iter().filter(|a| a.0 > down && a.0 < up).count();
+    let unavailable = answers
+        .iter()
+        .filter(|a| a.1 == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert!(during > 0 && unavailable > 0, "{answers:?}");
+    let last = answers.last().unwrap();
+    assert_eq!(last.1, StatusCode::CREATED, "served again after the outage");
+
+    // Decisions made before the outage hold after it.
+    let r = submit(&app, &verified, &evidence).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert_eq!(r.json["detail"]["code"], "session_already_verified");
     assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
+        !state
+            .store
+            .use_nonce("session", &verified.nonce, 60_000)
+            .await
+            .unwrap(),
+        "the nonce used before the outage is still used"
+    );
+    eprintln!(
+        "redis outage: {} requests, {} answered 503, ready {:?} after Redis came back",
+        answers.len(),
+        unavailable,
+        recovered - up
     );
 }

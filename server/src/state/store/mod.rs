@@ -163,7 +163,9 @@ pub struct DeviceRecord {
     pub revoked_ms: Option<u64>,
 }
 
-/// Store failure (always a 500 for the caller; the cause is logged).
+/// Store failure: 503 + `Retry-After` for the caller when the backend cannot be reached
+/// ([`StoreError::is_unreachable`]: Redis down or restarting; the connection manager reconnects
+/// by itself), 500 otherwise; the cause is logged, never sent.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
@@ -175,6 +177,22 @@ pub enum StoreError {
     /// A stored value does not parse (written by another version, or edited by hand).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// The backend did not answer (refused, dropped or timed out), as opposed to answering
+    /// with an error: a retry later can succeed.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Redis(e) => {
+                e.is_io_error()
+                    || e.is_connection_refusal()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What the server needs from its state backend.
