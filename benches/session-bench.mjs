@@ -13,9 +13,9 @@
 // otherwise --sessions sessions run --concurrency at a time. Reports per-session latency
 // (median, p90, p99, max: the POST of the evidence to its verdict), sessions per minute, the
 // labels, and the server's own frame counts. Exits 2 when a session is not answered 200 REAL.
-import { createHmac, createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { signedBundle } from './evidence-bundle.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -34,18 +34,6 @@ const recording = readFileSync(args.recording);
 const recordingType = args.recording.endsWith('.mp4') ? 'video/mp4' : 'video/webm';
 const frames = readdirSync(args.frames).filter((f) => f.endsWith('.jpg')).sort().map((f) => readFileSync(join(args.frames, f)));
 
-const b64url = (buf) => Buffer.from(buf).toString('base64url');
-const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
-const item = (name, kind, mediaType, tMs, data) => ({
-  name, kind, media_type: mediaType, ...(tMs === null ? {} : { t_ms: tMs }), bytes: data.length, sha256: sha256(data),
-});
-const record = (t) => ({
-  t_ms: t, width: 640, height: 480, faces: 1, bbox: null, score: null, presence: null,
-  pad: { real: 0.95, v2: 0.95, v1se: 0.95 }, ear: null, mouth: null, pose: null, quality: null,
-  happy: null, guidance: [],
-  timings: { detect_ms: 0, landmarks_ms: 0, pad_ms: 0, embed_ms: 0, attributes_ms: 0, total_ms: 0 },
-});
-
 async function createSession() {
   for (let i = 0; i < 50; i++) {
     const res = await fetch(`${args.base}/v1/sessions`, {
@@ -61,35 +49,7 @@ async function createSession() {
 }
 
 /** The bundle the SDK would send for this session, signed with its key. */
-function evidence(s) {
-  const items = [];
-  const parts = [];
-  frames.forEach((f, i) => {
-    const name = `frame-${String(i).padStart(3, '0')}.jpg`;
-    items.push(item(name, 'frame', 'image/jpeg', 400 * (i + 1), f));
-    parts.push([name, f, 'image/jpeg']);
-  });
-  const records = Buffer.from(JSON.stringify(frames.map((_, i) => record(400 * (i + 1)))));
-  items.push(item('records.json', 'records', 'application/json', null, records));
-  parts.push(['records.json', records, 'application/json']);
-  const clipName = recordingType === 'video/mp4' ? 'clip.mp4' : 'clip.webm';
-  items.push(item(clipName, 'clip', recordingType, null, recording));
-  parts.push([clipName, recording, recordingType]);
-  const manifest = {
-    v: 1, session_id: s.session_id, nonce: s.nonce, created_ms: Date.now(),
-    versions: { sdk: 'session-bench', core: '0', models: {} },
-    script: s.challenges, timeout_ms: s.timeout_ms, challenges: [],
-    result: { label: 'REAL', passed: s.challenges, confidence: 0.95 },
-    items,
-  };
-  const header = b64url(JSON.stringify({ alg: 'HS256', kid: s.session_id, typ: 'liveproof-evidence+jws' }));
-  const payload = b64url(JSON.stringify(manifest));
-  const sig = createHmac('sha256', Buffer.from(s.session_key, 'base64url')).update(`${header}.${payload}`).digest('base64url');
-  const form = new FormData();
-  form.append('evidence', `${header}.${payload}.${sig}`);
-  for (const [name, data, type] of parts) form.append(name, new Blob([data], { type }), name);
-  return form;
-}
+const evidence = (s) => signedBundle(s, frames.map((data) => ({ data, type: 'image/jpeg' })), { data: recording, type: recordingType });
 
 const results = [];
 async function oneSession() {

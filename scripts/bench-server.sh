@@ -4,7 +4,7 @@
 #
 #   scripts/bench-server.sh [--duration S] [--soak S] [--json PATH] [--markdown PATH]
 #       [--video-duration S] [--image FILE] [--video FILE] [--pool-size N] [--queue N] [--concurrency N]
-#       [--soak-media image|video|mixed] [--scenarios image,video,session,saturation,soak]
+#       [--soak-media image|video|mixed] [--scenarios image,video,session,saturation,soak,abuse]
 #       [--session-source FILE] [--session-challenges LIST] [--session-duration S]
 #       [--port N] [--timeout S] [--rss-tolerance PCT] [--no-build] [--keep]
 #
@@ -39,6 +39,18 @@
 #               leak keeps growing there, while allocator arenas and caches fill in the first
 #               minutes) is <= --rss-tolerance % of start (default 5); the same after-checks
 #               as saturation
+#   abuse       legitimate clients (still only, --pool-size connections, the pool's workers)
+#               for --duration alone, then the same again beside the attackers of
+#               benches/abuse-bench.mjs (issue 10's findings, as they were found): 12 clients
+#               posting 30 MiB anonymous evidence bodies, 200 slowloris connections, 2 clients
+#               posting a 16-bit 8192 x 8192 PNG bomb with a valid token, 2 anonymous clients
+#               flooding public sessions with 60- and 16-frame PNG bundles. Checked: the
+#               legitimate clients' success rate (>= 99 % 2xx, no socket errors), their p99
+#               beside the attackers against their own p99 alone (<= 3x: the attackers run on
+#               the same machine and take CPU from it, the public flood may hold one worker),
+#               server RSS growth during the attack (<= 256 MiB: nothing buffers a body or
+#               decodes a bomb), /healthz every second, the attackers' answers (only the
+#               refusals each must get; benches/abuse-bench.mjs), and the after-checks
 #
 # Queue default 4: with 2 workers a request waits at most two service times before running,
 # so latency at capacity stays about 3x the unloaded latency, while a short burst of up to
@@ -72,7 +84,7 @@ pool_size=$(nproc)
 queue=4
 concurrency=""
 soak_media=image
-scenarios=image,video,session,saturation,soak
+scenarios=image,video,session,saturation,soak,abuse
 port=""
 timeout=120
 rss_tolerance=5
@@ -122,12 +134,15 @@ done
 [ -z "$port" ] || is_uint "$port" || die "--port must be a number"
 case "$soak_media" in image|video|mixed) ;; *) die "--soak-media must be image, video or mixed" ;; esac
 for s in ${scenarios//,/ }; do
-  case "$s" in image|video|session|saturation|soak) ;; *) die "unknown scenario '$s'" ;; esac
+  case "$s" in image|video|session|saturation|soak|abuse) ;; *) die "unknown scenario '$s'" ;; esac
 done
 want() { [[ ",$scenarios," == *",$1,"* ]]; }
 [ -f "$image" ] || die "still image not found: $image (--image, or LIVEPROOF_MEDIA)"
 if want video || [ "$soak_media" != image ]; then
   [ -f "$video" ] || die "video not found: $video (--video, or LIVEPROOF_MEDIA)"
+fi
+if want abuse; then
+  for t in node ffmpeg; do command -v "$t" >/dev/null || die "'$t' is required for the abuse scenario"; done
 fi
 if want session; then
   [ -f "$session_source" ] || die "session source not found: $session_source (--session-source)"
@@ -468,6 +483,59 @@ if want saturation; then
   after_checks saturation
   row saturation image "$conc_sat" "\"healthz_during\": {\"probes\": $H_N, \"not_200\": $H_BAD, \"max_ms\": $H_MAX_MS}"
 fi
+abuse_md=""
+if want abuse; then
+  # The bomb: 16-bit RGBA, 8192 x 8192, about 1 MB of PNG (512 MiB decoded at 16 bits).
+  ffmpeg -v error -y -f lavfi -i "color=c=gray:s=8192x8192" -frames:v 1 -pix_fmt rgba64be "$work/bomb.png" \
+    || die "ffmpeg could not make the PNG bomb"
+  # The public flood's frames: the still as a 1280 x 720 PNG.
+  ffmpeg -v error -y -i "$image" -vf "scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720" \
+    -frames:v 1 "$work/big-frame.png" || die "ffmpeg could not make the flood's frame"
+  run_wrk abuse-alone "$pool_size" "$duration" "$spec_image"
+  normal_checks abuse-alone
+  row abuse-alone image "$pool_size"
+  A0_P99=$W_P99; A0_RPS=$W_OK_RPS
+  : >"$work/abuse.rss"
+  : >"$work/abuse.health"
+  rss_before=$(rss_kib)
+  rs_pid=""; start_bg sample_rss "$work/abuse.rss"; rs_pid=$!
+  hp_pid=""; start_bg probe_health "$work/abuse.health"; hp_pid=$!
+  node "$repo/benches/abuse-bench.mjs" --base "$base" --token "$token" --bomb "$work/bomb.png" \
+    --big-frame "$work/big-frame.png" --duration "$duration" --json "$work/abuse-attackers.json" \
+    >"$work/abuse-attackers.out" 2>&1 &
+  ab_pid=$!; bg_pids+=("$ab_pid")
+  sleep 2 # the attackers in place
+  run_wrk abuse "$pool_size" "$duration" "$spec_image"
+  ab_rc=0; wait "$ab_pid" || ab_rc=$?
+  stop_bg "$ab_pid"; stop_bg "$rs_pid"; stop_bg "$hp_pid"
+  [ -s "$work/abuse-attackers.json" ] || { cat "$work/abuse-attackers.out" >&2; die "abuse-bench.mjs wrote no summary"; }
+  health_summary "$work/abuse.health"
+  rss_peak=$(awk -v b="$rss_before" '$2 > m { m = $2 } END { print (m > b ? m : b) }' "$work/abuse.rss")
+  A_OK_PCT=$(awk -v a="$W_OK" -v b="$W_REQUESTS" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')
+  A_RATIO=$(awk -v a="$W_P99" -v b="$A0_P99" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  check "abuse: legitimate clients succeed" "$(awk -v p="$A_OK_PCT" 'BEGIN { print (p >= 99) ? 1 : 0 }')" \
+    "$W_OK of $W_REQUESTS 2xx ($A_OK_PCT %), statuses [$W_STATUSES]"
+  check "abuse: legitimate clients: no socket errors" "$([ "$W_SOCKET_ERR" = 0 ] && echo 1 || echo 0)" \
+    "connect $W_ERR_CONNECT, read $W_ERR_READ, write $W_ERR_WRITE, timeout $W_ERR_TIMEOUT"
+  check "abuse: legitimate p99 within 3x of alone" "$(awk -v r="$A_RATIO" 'BEGIN { print (r > 0 && r <= 3) ? 1 : 0 }')" \
+    "p99 $W_P99 ms beside the attackers, $A0_P99 ms alone (${A_RATIO}x); 2xx/s $W_OK_RPS vs $A0_RPS"
+  check "abuse: memory" "$([ $((rss_peak - rss_before)) -le $((256 * 1024)) ] && echo 1 || echo 0)" \
+    "RSS $(mib "$rss_before") MiB before, peak $(mib "$rss_peak") MiB during (+$(mib $((rss_peak - rss_before))) MiB)"
+  check "abuse: /healthz during the attack" "$([ "$H_BAD" = 0 ] && echo 1 || echo 0)" "$H_N probes, $H_BAD not 200, slowest $H_MAX_MS ms"
+  check "abuse: attackers got only refusals" "$([ "$ab_rc" = 0 ] && echo 1 || echo 0)" \
+    "$(node -e 'const j = require(process.argv[1]); console.log(Object.entries(j.results).map(([k, v]) => `${k}: ${v.requests} (${JSON.stringify(v.statuses).replace(/"/g, "")}), median ${v.median_ms} ms${v.unexpected.length ? ", unexpected " + v.unexpected.join(" ") : ""}`).join("; "))' "$work/abuse-attackers.json")"
+  after_checks abuse
+  row abuse image "$pool_size" "\"alone\": {\"p99_ms\": $A0_P99, \"ok_rps\": $A0_RPS}, \"p99_ratio\": $A_RATIO, \"ok_pct\": $A_OK_PCT, \"rss_mib\": {\"before\": $(mib "$rss_before"), \"peak\": $(mib "$rss_peak")}, \"healthz_during\": {\"probes\": $H_N, \"not_200\": $H_BAD, \"max_ms\": $H_MAX_MS}, \"attackers\": $(cat "$work/abuse-attackers.json")"
+  abuse_md=$(
+    echo "| legitimate clients | alone: 2xx/s, p99 ms | beside the attackers: 2xx/s, p99 ms | p99 ratio | 2xx share | server RSS before / peak MiB | /healthz |"
+    echo "|---|---|---|---|---|---|---|"
+    echo "| $pool_size | $A0_RPS, $A0_P99 | $W_OK_RPS, $W_P99 | ${A_RATIO}x | $A_OK_PCT % | $(mib "$rss_before") / $(mib "$rss_peak") | $H_N probes, $H_BAD failed |"
+    echo
+    echo "| attacker | requests | answers | median ms | max ms |"
+    echo "|---|---|---|---|---|"
+    node -e 'const j = require(process.argv[1]); for (const [k, v] of Object.entries(j.results)) console.log(`| ${k} (${j.attackers[k === "png_bombs" ? "bombs" : k]}) | ${v.requests} | ${Object.entries(v.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")} | ${v.median_ms} | ${v.max_ms} |`)' "$work/abuse-attackers.json"
+  )
+fi
 soak_md=""
 if want soak && [ "$soak" -gt 0 ]; then
   case "$soak_media" in
@@ -529,6 +597,12 @@ md=$(
     echo "SDK sessions verified from their recordings (\`$(basename "$session_source")\`, first 10 s, script $session_challenges):"
     echo
     echo "$session_md"
+  fi
+  if [ -n "$abuse_md" ]; then
+    echo
+    echo "Abuse (${duration} s): legitimate clients beside the attackers of benches/abuse-bench.mjs:"
+    echo
+    echo "$abuse_md"
   fi
   if [ -n "$soak_md" ]; then
     echo
