@@ -24,7 +24,7 @@
 //! recording of a live person performing the drawn script.
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
@@ -34,7 +34,9 @@ use serde_json::{json, Value};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{discard_rest, judge, read_items, read_token, unprocessable, Context};
+use crate::evidence::{
+    declared_len, discard_rest, judge, read_items, read_token, unprocessable, Context,
+};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -62,11 +64,12 @@ async fn policy(State(state): State<AppState>) -> Json<Value> {
 async fn submit(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
     let answer = check_and_judge(&state, &request_id, &mut form).await;
     if answer.is_err() {
-        discard_rest(&mut form).await;
+        discard_rest(&mut form, declared_len(&headers)).await;
     }
     answer
 }

@@ -26,7 +26,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -39,7 +39,7 @@ use crate::auth::SessionCreator;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{discard_rest, judge, read_items, read_token, Context};
+use crate::evidence::{declared_len, discard_rest, judge, read_items, read_token, Context};
 use crate::middleware::RequestId;
 use crate::random::token;
 use crate::state::store::{SessionRecord, SessionStatus};
@@ -196,11 +196,12 @@ async fn submit(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Json<Value>, AppError> {
     let answer = check_and_judge(&state, &request_id, path, &mut form).await;
     if answer.is_err() {
-        discard_rest(&mut form).await;
+        discard_rest(&mut form, declared_len(&headers)).await;
     }
     answer
 }

@@ -82,7 +82,8 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
 /// A refused submission (here an unsigned one, refused on its first part) still gets its 4xx
 /// over a real connection while the client is sending megabytes after it: the server reads
 /// and drops the rest (bounded) instead of closing with unread bytes, which resets the
-/// connection and shows clients a network error in place of the answer.
+/// connection and shows clients a network error in place of the answer. A body declared over
+/// the drain bound gets its answer at once instead, without being read.
 #[tokio::test]
 async fn a_refused_upload_gets_its_answer_not_a_reset() {
     let dir = TempDir::new("refused-upload");
@@ -116,6 +117,32 @@ async fn a_refused_upload_gets_its_answer_not_a_reset() {
         assert!((400..500).contains(&r.status), "{path}: {r:?}");
         assert!(r.json["detail"]["code"].is_string(), "{path}: {r:?}");
     }
+
+    // A body declared larger than the drain bound is not read for a refusal: its answer comes
+    // at once, while the client is still to send almost all of it (it is reset afterwards).
+    // Drained, the answer would wait for the client or the 5 s drain deadline: a flood of
+    // large refused uploads then had the server reading for the attacker.
+    let head = format!(
+        "POST /v1/kiosk/evidence HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\n\r\n",
+        30u64 << 20
+    );
+    let first_part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"\r\n\r\nnot-a-jws\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"clip\"; filename=\"c.webm\"\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first_part.as_bytes()).await.unwrap();
+    stream.write_all(&[0x5a; 64 << 10]).await.unwrap();
+    let mut answer = [0u8; 12];
+    let read = tokio::time::timeout(Duration::from_secs(3), stream.read_exact(&mut answer)).await;
+    assert!(matches!(read, Ok(Ok(_))), "no answer within 3 s: {read:?}");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 4"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     let r = http(server.addr, "GET", "/healthz", &[], b"")
         .await
         .unwrap();
