@@ -3,8 +3,11 @@
 # FFmpeg's development libraries (video decoding), clang (bindgen for ffmpeg-sys), the ffmpeg
 # CLI (tests cut VP9 clips with it), redis-server (the server's Redis store tests start their own
 # instances), chromium (the browser tests drive Debian's Chromium through playwright-core) and the
-# wasm32 target. Idempotent; skips what is present.
+# wasm32 target; with --fuzz also the pinned nightly toolchain and cargo-fuzz that scripts/fuzz.sh
+# and the brief fuzzing run of scripts/test.sh need. Idempotent; skips what is present.
 set -euo pipefail
+fuzz=0
+[ "${1:-}" = "--fuzz" ] && fuzz=1
 pkgs=(pkg-config clang libclang-dev ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
       libswresample-dev libavfilter-dev libavdevice-dev redis-server chromium)
 missing=()
@@ -17,3 +20,9 @@ fi
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+if [ "$fuzz" = 1 ]; then
+  # Keep in step with scripts/fuzz.sh: libFuzzer's instrumentation needs a nightly rustc.
+  toolchain=nightly-2026-05-20
+  rustup run "$toolchain" rustc --version >/dev/null 2>&1 || rustup toolchain install "$toolchain" --profile minimal
+  [ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz 0.13.2" ] || cargo install cargo-fuzz --version =0.13.2 --locked
+fi

@@ -8,7 +8,10 @@
 #      build of the core), npm ci, the JS unit tests, the native-vs-wasm parity test, the
 #      TypeScript check of the package's types;
 #   3. real headless Chromium with a fake camera (tests/browser, tests/js/browser.test.js);
-#      screenshots land in target/browser-tests/.
+#      screenshots land in target/browser-tests/;
+#   4. fuzzing (fuzz/): the corpus replay on stable runs with the Rust tests (fmt and clippy of
+#      the fuzz crate with the others); at the end every fuzz target runs briefly under
+#      libFuzzer on its committed corpus (scripts/fuzz.sh; needs install-deps.sh --fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-models.sh >/dev/null
@@ -16,12 +19,18 @@ step() { echo "== $* ($(date +%T))"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "cargo clippy -D warnings (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The fuzz crate is its own workspace; without libFuzzer (its C++ build) but with every harness.
+CARGO_TARGET_DIR="$PWD/target" cargo clippy --manifest-path fuzz/Cargo.toml --all-targets \
+  --no-default-features --locked -- -D warnings
 step "cargo clippy -D warnings (wasm32 core with its bindings)"
 cargo clippy --target wasm32-unknown-unknown -p liveproof --lib --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
+step "fuzz corpus replay (every harness on every committed input, stable)"
+CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path fuzz/Cargo.toml --no-default-features --locked
 
 step "browser SDK build (wasm32 simd + scalar)"
 scripts/build-pkg.sh
@@ -32,4 +41,6 @@ LIVEPROOF_ALL_FLAVOURS=1 LIVEPROOF_SERVER_BIN=target/debug/liveproof-server node
 npx tsc -p tests/js/tsconfig.json
 step "browser tests (headless Chromium, fake camera)"
 node --test --test-concurrency=1 tests/browser/
+step "fuzzing: each target briefly on its committed corpus (libFuzzer, AddressSanitizer)"
+scripts/fuzz.sh "${LIVEPROOF_CI_FUZZ_SECONDS:-15}"
 step "all tests passed"
