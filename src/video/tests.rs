@@ -28,28 +28,30 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("test media {path} missing: {e}"))
 }
 
-/// Runs the ffmpeg CLI; `None` (with a message) when it is not installed, so the caller skips.
-fn ffmpeg(args: &[&str]) -> Option<()> {
-    match Command::new("ffmpeg").args(args).status() {
-        Ok(status) => {
-            assert!(status.success(), "ffmpeg {args:?} failed: {status}");
-            Some(())
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: the ffmpeg binary is not available ({e}); install ffmpeg to run this test");
-            None
-        }
+/// The ffmpeg CLI, which these tests need (scripts/install-deps.sh installs it). A missing one
+/// fails the test: a skipped test would pass having tested nothing.
+fn ffmpeg_cli() -> Command {
+    if let Err(e) = Command::new("ffmpeg").arg("-version").output() {
+        panic!("the ffmpeg CLI is required by this test and is not available ({e}): run scripts/install-deps.sh");
     }
+    Command::new("ffmpeg")
+}
+
+/// Runs the ffmpeg CLI; it must succeed.
+fn ffmpeg(args: &[&str]) {
+    let status = ffmpeg_cli().args(args).status().expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args:?} failed: {status}");
 }
 
 /// Makes `name` in `dir` with the ffmpeg CLI from `args` (output path appended).
-fn make_clip(dir: &Path, name: &str, args: &[&str]) -> Option<PathBuf> {
+fn make_clip(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
     let mut all: Vec<&str> = vec!["-y", "-v", "error"];
     all.extend_from_slice(args);
     let out_str = out.to_str().expect("temp path is UTF-8");
     all.push(out_str);
-    ffmpeg(&all).map(|()| out)
+    ffmpeg(&all);
+    out
 }
 
 /// Decodes everything, keeping the frames `keep` selects.
@@ -172,7 +174,7 @@ fn vp8_webm_clip() {
 #[test]
 fn vp9_webm_made_from_a_real_clip() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(clip) = make_clip(
+    let clip = make_clip(
         dir.path(),
         "vp9.webm",
         &[
@@ -186,9 +188,7 @@ fn vp9_webm_made_from_a_real_clip() {
             "200k",
             "-an",
         ],
-    ) else {
-        return;
-    };
+    );
     let bytes = std::fs::read(&clip).expect("made clip");
     let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).expect("opens");
     assert_eq!(reader.info().codec, "vp9");
@@ -249,7 +249,7 @@ fn on_frame_can_stop_early_and_a_second_read_starts_over() {
 #[test]
 fn rgb_matches_the_ffmpeg_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(raw) = make_clip(
+    let raw = make_clip(
         dir.path(),
         "first.rgb",
         &[
@@ -262,9 +262,7 @@ fn rgb_matches_the_ffmpeg_cli() {
             "-pix_fmt",
             "rgb24",
         ],
-    ) else {
-        return;
-    };
+    );
     let cli = std::fs::read(raw).expect("raw frame");
     let mut reader =
         VideoReader::from_path(Path::new(TVL_MP4), &VideoLimits::default()).expect("opens");
@@ -302,7 +300,7 @@ fn display_matrix_rotation_is_applied() {
     for (tag, degrees, expected) in cases {
         let rotate = format!("rotate={tag}");
         let name = format!("rotated{tag}.mp4");
-        let Some(rotated) = make_clip(
+        let rotated = make_clip(
             dir.path(),
             &name,
             &[
@@ -315,9 +313,7 @@ fn display_matrix_rotation_is_applied() {
                 "-metadata:s:v:0",
                 &rotate,
             ],
-        ) else {
-            return;
-        };
+        );
         let mut reader = VideoReader::from_path(&rotated, &limits).expect("opens");
         assert_eq!(reader.info().rotation_deg, degrees);
         assert_eq!((reader.info().width, reader.info().height), (656, 368));
@@ -330,7 +326,7 @@ fn display_matrix_rotation_is_applied() {
         // The ffmpeg CLI, which autorotates, shows the same picture.
         let raw_name = format!("rotated{tag}.rgb");
         let rotated_str = rotated.to_str().expect("utf-8");
-        let Some(raw) = make_clip(
+        let raw = make_clip(
             dir.path(),
             &raw_name,
             &[
@@ -343,9 +339,7 @@ fn display_matrix_rotation_is_applied() {
                 "-pix_fmt",
                 "rgb24",
             ],
-        ) else {
-            return;
-        };
+        );
         let cli = std::fs::read(raw).expect("raw frame");
         let diff = mean_abs_diff(&cli, turned[0].image.as_raw());
         assert!(diff < 2.0, "rotate={tag}: mean |ours - ffmpeg| = {diff}");
@@ -537,7 +531,7 @@ fn limits_are_enforced_while_decoding() {
 fn a_huge_frame_is_refused_before_decoding() {
     let dir = tempfile::tempdir().expect("tempdir");
     // One black 8192x8192 frame: ~200 KB on disk, 100 MB once decoded.
-    let Some(clip) = make_clip(
+    let clip = make_clip(
         dir.path(),
         "huge.mp4",
         &[
@@ -552,9 +546,7 @@ fn a_huge_frame_is_refused_before_decoding() {
             "-preset",
             "ultrafast",
         ],
-    ) else {
-        return;
-    };
+    );
     let bytes = std::fs::read(clip).expect("made clip");
     assert!(bytes.len() < 1_000_000, "{} bytes", bytes.len());
     let started = Instant::now();
@@ -613,8 +605,8 @@ fn a_directory_is_refused() {
 }
 
 /// Frames the ffmpeg CLI decodes from `path` (no frame dropped or duplicated).
-fn cli_frame_count(path: &Path) -> Option<u64> {
-    let out = Command::new("ffmpeg")
+fn cli_frame_count(path: &Path) -> u64 {
+    let out = ffmpeg_cli()
         .args(["-v", "quiet", "-i"])
         .arg(path)
         .args([
@@ -627,9 +619,9 @@ fn cli_frame_count(path: &Path) -> Option<u64> {
             "-",
         ])
         .output()
-        .ok()?;
+        .expect("ffmpeg runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().filter(|l| l.starts_with("0,")).count() as u64)
+    text.lines().filter(|l| l.starts_with("0,")).count() as u64
 }
 
 #[test]
@@ -641,10 +633,7 @@ fn truncated_clips_yield_as_many_frames_as_the_ffmpeg_cli() {
             let cut = &bytes[..bytes.len() * pct / 100];
             let file = dir.path().join(format!("cut{pct}"));
             std::fs::write(&file, cut).expect("write cut");
-            let Some(expected) = cli_frame_count(&file) else {
-                eprintln!("SKIPPED: the ffmpeg binary is not available");
-                return;
-            };
+            let expected = cli_frame_count(&file);
             let ours = VideoReader::from_bytes(cut, &VideoLimits::default())
                 .and_then(|mut r| collect(&mut r, |_, _| false).0);
             match ours {
@@ -661,24 +650,20 @@ fn a_resolution_change_mid_stream_is_followed_and_limited() {
     // drops. Two stream-copied segments make such a file: 480x270, then 640x360.
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let Some(a) = make_clip(
+    let a = make_clip(
         d,
         "a.webm",
         &[
             "-t", "1", "-i", ZUB_WEBM, "-an", "-c:v", "libvpx", "-s", "480x270",
         ],
-    ) else {
-        return;
-    };
-    let Some(b) = make_clip(
+    );
+    let b = make_clip(
         d,
         "b.webm",
         &[
             "-ss", "1", "-t", "1", "-i", ZUB_WEBM, "-an", "-c:v", "libvpx", "-s", "640x360",
         ],
-    ) else {
-        return;
-    };
+    );
     let list = d.join("list.txt");
     std::fs::write(
         &list,
@@ -686,13 +671,11 @@ fn a_resolution_change_mid_stream_is_followed_and_limited() {
     )
     .expect("list");
     let list_str = list.to_str().expect("utf-8");
-    let Some(joined) = make_clip(
+    let joined = make_clip(
         d,
         "ab.webm",
         &["-f", "concat", "-safe", "0", "-i", list_str, "-c", "copy"],
-    ) else {
-        return;
-    };
+    );
     let bytes = std::fs::read(joined).expect("joined clip");
 
     let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).expect("opens");
@@ -729,19 +712,14 @@ fn a_webm_without_duration_is_limited_while_decoding() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("live.webm");
     let file = std::fs::File::create(&out).expect("create");
-    let status = Command::new("ffmpeg")
+    let status = ffmpeg_cli()
         .args([
             "-v", "error", "-i", ZUB_WEBM, "-c", "copy", "-f", "webm", "-",
         ])
         .stdout(file)
-        .status();
-    match status {
-        Ok(s) => assert!(s.success()),
-        Err(e) => {
-            eprintln!("SKIPPED: the ffmpeg binary is not available ({e})");
-            return;
-        }
-    }
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
     let bytes = std::fs::read(&out).expect("piped clip");
     let limits = VideoLimits {
         max_duration_s: 5.0,
@@ -763,7 +741,7 @@ fn a_webm_without_duration_is_limited_while_decoding() {
 fn a_fragmented_mp4_decodes() {
     // Safari's MediaRecorder writes fragmented MP4: an empty moov, then moof/mdat pairs.
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(clip) = make_clip(
+    let clip = make_clip(
         dir.path(),
         "frag.mp4",
         &[
@@ -777,13 +755,11 @@ fn a_fragmented_mp4_decodes() {
             "-movflags",
             "frag_keyframe+empty_moov",
         ],
-    ) else {
-        return;
-    };
+    );
     let bytes = std::fs::read(&clip).expect("made clip");
     let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).expect("opens");
     assert_eq!(reader.info().container, "mp4");
-    let expected = cli_frame_count(&clip).expect("ffmpeg ran above");
+    let expected = cli_frame_count(&clip);
     let (result, _) = collect(&mut reader, |_, _| false);
     assert_eq!(result.expect("decodes"), expected);
     assert!(expected >= 59, "{expected} frames");
@@ -793,13 +769,11 @@ fn a_fragmented_mp4_decodes() {
 fn h264_in_matroska_decodes() {
     // Chrome's MediaRecorder can write H.264 into Matroska ("video/x-matroska;codecs=avc1").
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(clip) = make_clip(
+    let clip = make_clip(
         dir.path(),
         "h264.mkv",
         &["-t", "1", "-i", TVL_MP4, "-an", "-c", "copy"],
-    ) else {
-        return;
-    };
+    );
     let mut reader = VideoReader::from_path(&clip, &VideoLimits::default()).expect("opens");
     assert_eq!(
         (
@@ -808,7 +782,7 @@ fn h264_in_matroska_decodes() {
         ),
         ("h264", "matroska")
     );
-    let expected = cli_frame_count(&clip).expect("ffmpeg ran above");
+    let expected = cli_frame_count(&clip);
     assert_eq!(
         collect(&mut reader, |_, _| false).0.expect("decodes"),
         expected

@@ -1,7 +1,8 @@
 // End to end in real Chromium (Debian's /usr/bin/chromium driven by playwright-core) with a
 // fake camera playing frames of a live person blinking: the module worker, the SIMD probe,
 // requestVideoFrameCallback, the drop-never-queue frame loop, the Cache API, WebCrypto
-// signing and <liveproof-check>. Skipped when Chromium is not installed.
+// signing and <liveproof-check>. A missing Chromium fails these tests (scripts/install-deps.sh
+// installs it); it never skips them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -12,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { ROOT, MEDIA } from './helpers.js';
 
 const CHROMIUM = process.env.LIVEPROOF_CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
 
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream' };
 let server;
@@ -29,7 +29,7 @@ function fakeCameraFile() {
 }
 
 before(async () => {
-  if (skip) return;
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run scripts/install-deps.sh or set LIVEPROOF_CHROMIUM`);
   // A static server for pkg/ (as /pkg/) and the test page, like any web app hosting the package.
   server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
@@ -56,7 +56,7 @@ after(async () => {
   server?.close();
 });
 
-test('Liveness in Chromium: worker + SIMD + camera loop reach REAL, evidence signs and verifies', { skip, timeout: 240000 }, async () => {
+test('Liveness in Chromium: worker + SIMD + camera loop reach REAL, evidence signs and verifies', { timeout: 240000 }, async () => {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -113,7 +113,7 @@ test('Liveness in Chromium: worker + SIMD + camera loop reach REAL, evidence sig
   await page.close();
 });
 
-test('<liveproof-check> in Chromium: German prompts, progress, bubbling events, aria-live result', { skip, timeout: 240000 }, async () => {
+test('<liveproof-check> in Chromium: German prompts, progress, bubbling events, aria-live result', { timeout: 240000 }, async () => {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -160,7 +160,7 @@ test('<liveproof-check> in Chromium: German prompts, progress, bubbling events, 
   await page.close();
 });
 
-test('kiosk DeviceKey in Chromium: Ed25519 in real IndexedDB survives a reload, private key stays non-extractable', { skip, timeout: 60000 }, async () => {
+test('kiosk DeviceKey in Chromium: Ed25519 in real IndexedDB survives a reload, private key stays non-extractable', { timeout: 60000 }, async () => {
   const page = await browser.newPage();
   await page.goto(`${origin}/blank.html`);
   const make = () => page.evaluate(async () => {

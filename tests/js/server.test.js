@@ -3,8 +3,9 @@
 // POST /v1/devices → ResultQueue → /v1/kiosk/evidence). Node has no camera and no
 // MediaRecorder, so these bundles carry frames only: the server's verdict is PASSIVE_ONLY at
 // best (the recording path is the browser tests'). The relying party's check
-// (server/examples/relying-party.mjs) runs on these verdicts. Runs when LIVEPROOF_SERVER_BIN
-// names a built liveproof-server (e.g. target/debug/liveproof-server); skipped otherwise.
+// (server/examples/relying-party.mjs) runs on these verdicts. The server binary is
+// LIVEPROOF_SERVER_BIN, else the debug build (cargo build -p liveproof-server); a missing one
+// fails these tests rather than skipping them.
 import 'fake-indexeddb/auto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,8 +18,7 @@ import { createServer } from 'node:net';
 import { ROOT, clipFrames, inlineOptions, pkg, coreGlue } from './helpers.js';
 import { checkVerdict } from '../../server/examples/relying-party.mjs';
 
-const BIN = process.env.LIVEPROOF_SERVER_BIN;
-const skip = BIN && existsSync(BIN) ? false : 'set LIVEPROOF_SERVER_BIN to a built liveproof-server';
+const BIN = process.env.LIVEPROOF_SERVER_BIN || join(ROOT, 'target', 'debug', 'liveproof-server');
 const JWT_SECRET = 'js-sdk-test-secret-js-sdk-test-secret-0123';
 
 const { Liveness } = await pkg();
@@ -35,7 +35,7 @@ async function freePort() {
 }
 
 before(async () => {
-  if (skip) return;
+  assert.ok(existsSync(BIN), `no liveproof-server at ${BIN}: build it (cargo build -p liveproof-server) or set LIVEPROOF_SERVER_BIN`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'liveproof-server-'));
   const config = readFileSync(join(ROOT, 'server', 'config.example.toml'), 'utf8')
@@ -69,7 +69,7 @@ async function runBlinkSmile(lv) {
   return lv.result;
 }
 
-test('online: the server session drives the SDK; without a recording the verdict is PASSIVE_ONLY, and a relying party does not accept it', { skip, timeout: 300000 }, async () => {
+test('online: the server session drives the SDK; without a recording the verdict is PASSIVE_ONLY, and a relying party does not accept it', { timeout: 300000 }, async () => {
   // A public session (the demo page's way): the server's policy alone.
   const refused = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ challenges: ['BLINK'], count: 1 }) });
   assert.equal(refused.status, 403, 'a public creator does not choose the check');
@@ -110,7 +110,7 @@ test('online: the server session drives the SDK; without a recording the verdict
   lv.close();
 });
 
-test('kiosk: a registered device key signs, the queue delivers, a replayed nonce is recorded as rejected', { skip, timeout: 300000 }, async () => {
+test('kiosk: a registered device key signs, the queue delivers, a replayed nonce is recorded as rejected', { timeout: 300000 }, async () => {
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const h = b64({ alg: 'HS256', typ: 'JWT' });
   const p = b64({ sub: 'js-sdk-tests', scope: 'devices:admin', exp: Math.floor(Date.now() / 1000) + 600 });
