@@ -139,7 +139,8 @@ fn image_only_check_renders_v1_and_v2() {
     .unwrap();
     let v2 = ApiVersion::V2.render(&outcome);
     assert_eq!(v2["image"]["input_provided"], "True");
-    assert!(v2["image"]["result"] == "real" || v2["image"]["result"] == "fake");
+    // A bona fide photo (Obama's official portrait): both anti-spoofing models score it live.
+    assert_eq!(v2["image"]["result"], "real", "{v2}");
     assert_eq!(v2["video"]["input_provided"], "False");
     assert_eq!(v2["image_video_facematch"]["performed"], "False");
     assert_eq!(v2["overall_result"], v2["image"]["result"]);
@@ -229,10 +230,19 @@ fn labelled_stills_meet_the_documented_baseline() {
             "APCER {attack} {got:.3} above the documented {max}"
         );
     }
+    // Pinned, not bounded (a bound of 1.0 would accept anything): the two paper masks both
+    // pass today, because neither MiniFASNet was trained on masks (README, known
+    // limitations). A model that catches one changes this value, and the README with it.
+    assert_eq!(
+        report.apcer["mask"], MASK_APCER_TODAY,
+        "mask APCER changed: update README's accuracy table"
+    );
 }
 
+const MASK_APCER_TODAY: f64 = 1.0;
+
 const BASELINE_BPCER: f64 = 0.154;
-const BASELINE_APCER: &[(&str, f64)] = &[("print", 0.167), ("replay", 0.0), ("mask", 1.0)];
+const BASELINE_APCER: &[(&str, f64)] = &[("print", 0.167), ("replay", 0.0)];
 
 fn split_csv(line: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -220,7 +220,9 @@ fn still_plus_video_of_the_same_person_matches() {
     assert_eq!(v["video"]["enhanced_detection"], "True");
     assert_eq!(v["video"]["frame_sampling_rate"], 15);
     assert_eq!(v["video"]["max_frames_analyzed"], 20);
-    assert!(v["overall_result"] == "True" || v["overall_result"] == "False");
+    // A live clip, a live still of the same person, and the face match above: every part
+    // passes.
+    assert_eq!(v["overall_result"], "True", "{v}");
     let v1 = ApiVersion::V1.render(&outcome);
     assert_eq!(v1["facematch_result"], "True");
     assert_eq!(v1["facematch_frames_tested"], 3);
