@@ -90,6 +90,9 @@ function cosine(a, b) {
   return d / Math.sqrt(na * nb);
 }
 
+/** Of the frames above, those with a face: all 14 (ten webcam frames and four stills). */
+const FRAMES_WITH_A_FACE = 14;
+
 for (const flavour of ["simd", "scalar"]) {
   // scripts/test.sh sets LIVEPROOF_ALL_FLAVOURS=1: there a missing flavour fails instead.
   const built =
@@ -99,13 +102,14 @@ for (const flavour of ["simd", "scalar"]) {
     test("per-frame scores agree within 1e-4; geometry and embeddings agree", async () => {
       const wasm = await wasmRecords(flavour);
       const worst = {};
-      let maxPx = 0, minCos = 1, maxPose = 0;
+      let maxPx = 0, minCos = 1, maxPose = 0, compared = 0;
       for (let i = 0; i < files.length; i++) {
         const [n, w] = [native[i], wasm[i]];
         assert.equal(w.faces.length, n.faces.length, `${files[i]}: face count`);
         assert.equal(!!w.face, !!n.face, `${files[i]}: main face`);
         assert.deepEqual(w.guidance, n.guidance, `${files[i]}: guidance`);
         if (!n.face) continue;
+        compared += 1;
         const [sn, sw] = [scores(n), scores(w)];
         for (const k of Object.keys(sn)) {
           const d = Math.abs(sn[k] - sw[k]);
@@ -121,12 +125,15 @@ for (const flavour of ["simd", "scalar"]) {
         }
         minCos = Math.min(minCos, cosine(n.face.embedding, w.face.embedding));
       }
+      // Frames without a face have no scores to compare: the count is pinned so that a change
+      // that loses faces cannot pass by comparing fewer frames.
+      assert.equal(compared, FRAMES_WITH_A_FACE, `frames compared (of ${files.length})`);
       assert.ok(maxPx < 0.05, `landmarks differ by ${maxPx} px`);
       assert.ok(maxPose < 0.05, `pose differs by ${maxPose} degrees`);
       assert.ok(minCos > 0.99999, `embedding cosine ${minCos}`);
       const summary = Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(", ");
       console.log(
-        `# parity ${flavour}: ${files.length} frames; max |Δ| ${summary}; landmarks ${maxPx.toExponential(1)} px; ` +
+        `# parity ${flavour}: ${files.length} frames, ${compared} with a face; max |Δ| ${summary}; landmarks ${maxPx.toExponential(1)} px; ` +
           `pose ${maxPose.toExponential(1)}°; min embedding cosine ${minCos.toFixed(7)}`,
       );
     });
