@@ -147,11 +147,7 @@ pub fn entity(r: &FrameRecord) -> Value {
     });
     let smile = face.emotions.map(|e| binary(e.happy()));
     let emotions = face.emotions.map(|e| {
-        let mut list: Vec<(&str, f32)> = EMOTIONS
-            .iter()
-            .zip(e.0)
-            .map(|(name, p)| (emotion_type(name), p))
-            .collect();
+        let mut list: Vec<(&str, f32)> = SELFIE_EMOTION_TYPES.into_iter().zip(e.0).collect();
         list.sort_by(|a, b| b.1.total_cmp(&a.1));
         list.into_iter()
             .map(|(t, p)| json!({"type": t, "confidence": pct(p)}))
@@ -198,14 +194,40 @@ pub fn entity(r: &FrameRecord) -> Value {
     }})
 }
 
-fn emotion_type(name: &str) -> &'static str {
-    match name {
-        "angry" => "ANGRY",
-        "disgust" => "DISGUSTED",
-        "fear" => "FEAR",
-        "happy" => "HAPPY",
-        "sad" => "SAD",
-        "surprise" => "SURPRISED",
-        _ => "CALM",
+/// The selfie contract's emotion types, in the core's [`EMOTIONS`] order (angry, disgust,
+/// fear, happy, sad, surprise, neutral): one per class by position, with no catch-all, and the
+/// array's length is the core's, so a new class fails to compile here instead of becoming
+/// CALM.
+const SELFIE_EMOTION_TYPES: [&str; EMOTIONS.len()] = [
+    "ANGRY",
+    "DISGUSTED",
+    "FEAR",
+    "HAPPY",
+    "SAD",
+    "SURPRISED",
+    "CALM",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract's names line up with the core's classes (a reordering in the core would
+    /// otherwise relabel every emotion silently).
+    #[test]
+    fn every_core_emotion_has_its_own_contract_type() {
+        let pairs: Vec<(&str, &str)> = EMOTIONS.into_iter().zip(SELFIE_EMOTION_TYPES).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("angry", "ANGRY"),
+                ("disgust", "DISGUSTED"),
+                ("fear", "FEAR"),
+                ("happy", "HAPPY"),
+                ("sad", "SAD"),
+                ("surprise", "SURPRISED"),
+                ("neutral", "CALM"),
+            ]
+        );
     }
 }
