@@ -166,23 +166,6 @@ impl Seeds {
 
     fn videos(&mut self, mut m: Media) -> Result<Media> {
         const T: &str = "video_probe";
-        // Very likely public domain (class A-): a US-government stage recording, cut to 0.2 s.
-        let cut = [
-            "-t",
-            "0.2",
-            "-vf",
-            "scale=64:36",
-            "-an",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ];
-        m.mp4 = self.ffmpeg("video_live/fr_hamilton_stage_talking.mp4", &cut, "h.mp4")?;
-        self.write(T, "h264.mp4", &m.mp4)?;
-        let src = "lavfi:testsrc2=size=48x32:rate=10:duration=0.5";
         let x264 = [
             "-c:v",
             "libx264",
@@ -191,6 +174,11 @@ impl Seeds {
             "-pix_fmt",
             "yuv420p",
         ];
+        // Very likely public domain (class A-): a US-government stage recording, cut to 0.2 s.
+        let cut = [&["-t", "0.2", "-vf", "scale=64:36", "-an"][..], &x264[..]].concat();
+        m.mp4 = self.ffmpeg("video_live/fr_hamilton_stage_talking.mp4", &cut, "h.mp4")?;
+        self.write(T, "h264.mp4", &m.mp4)?;
+        let src = "lavfi:testsrc2=size=48x32:rate=10:duration=0.5";
         let rotated = [&x264[..], &["-metadata:s:v:0", "rotate=90"]].concat();
         self.write(T, "rotate90.mp4", &self.ffmpeg(src, &rotated, "r.mp4")?)?;
         let fragmented = [&x264[..], &["-movflags", "frag_keyframe+empty_moov"]].concat();
