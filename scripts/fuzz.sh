@@ -21,8 +21,8 @@
 # (fuzz/tests/corpus.rs, run by scripts/test.sh) runs on stable in every test run.
 #
 # LIVEPROOF_FUZZ_OUT (default target/fuzz) holds the working corpora, logs and results, so two
-# campaigns can run side by side. Needs the nightly toolchain pinned below and cargo-fuzz (scripts/install-deps.sh --fuzz
-# installs both).
+# campaigns can run side by side. Needs the nightly toolchain pinned below and cargo-fuzz
+# (scripts/install-deps.sh --fuzz installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,20 +63,12 @@ mkdir -p "$out/logs"
 out=$(cd "$out" && pwd)
 echo "== cargo +$toolchain fuzz build ($(date +%T))"
 start=$(date +%s)
-build_args=()
-[ ${#targets[@]} -eq ${#all_targets[@]} ] || build_args=("${targets[@]}")
-if [ ${#build_args[@]} -le 1 ]; then
-  (cd fuzz && cargo "+$toolchain" fuzz build --release "${build_args[@]}") >"$out/logs/build.log" 2>&1 \
-    || { tail -20 "$out/logs/build.log" >&2; echo "fuzz.sh: the build failed" >&2; exit 1; }
-else
-  for t in "${build_args[@]}"; do
-    (cd fuzz && cargo "+$toolchain" fuzz build --release "$t") >"$out/logs/build.log" 2>&1 \
-      || { tail -20 "$out/logs/build.log" >&2; echo "fuzz.sh: building $t failed" >&2; exit 1; }
-  done
-fi
+# One build of every target: after the first (instrumenting every dependency) each is a link.
+(cd fuzz && cargo "+$toolchain" fuzz build --release) >"$out/logs/build.log" 2>&1 \
+  || { tail -20 "$out/logs/build.log" >&2; echo "fuzz.sh: the build failed" >&2; exit 1; }
 echo "   built in $(( $(date +%s) - start )) s"
 
-stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
+final_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
 
 results="$out/results.md"
 {
@@ -97,15 +89,15 @@ for t in "${targets[@]}"; do
   log="$out/logs/run-$t.log"
   echo "== $t: ${seconds} s ($(date +%T))"
   fork=()
-  [ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=0)
+  [ "$jobs" -gt 1 ] && fork=(-fork="$jobs")
   set +e
   (cd fuzz && cargo "+$toolchain" fuzz run --release "$t" "$work" "corpus/$t" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="artifacts/$t/" "${fork[@]}") >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(stat number_of_executed_units "$log"); rate=$(stat average_exec_per_sec "$log")
-  units=$(stat new_units_added "$log"); rss=$(stat peak_rss_mb "$log")
+  execs=$(final_stat number_of_executed_units "$log"); rate=$(final_stat average_exec_per_sec "$log")
+  units=$(final_stat new_units_added "$log"); rss=$(final_stat peak_rss_mb "$log")
   if [ "$jobs" -gt 1 ]; then
     # -fork prints no final stats: its status lines carry the running totals (no new-unit
     # count or RSS).
