@@ -13,6 +13,7 @@ Usage: python3 benches/ort_bench.py [--runs N] [--json out.json] [--models DIR]
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -21,20 +22,15 @@ import numpy as np
 import onnxruntime as ort
 
 REPO = Path(__file__).resolve().parents[1]
+# The session setup is gen_reference.py's (tests/fixtures/ort_session.py): the timed sessions
+# are the ones the reference tensors were computed with.
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
+from ort_session import make_session  # noqa: E402
 FIXTURES = REPO / "tests" / "fixtures" / "reference"
 WARMUP = 5
 DYNAMIC = "detector_yunet_dynamic"
 FRAME_PARTS = [DYNAMIC, "landmarks_facemesh478_attention_f16w",
                "minifasnet_v2_s2.7", "minifasnet_v1se_s4.0"]
-
-
-def make_session(path: Path) -> ort.InferenceSession:
-    """One intra-op thread, sequential execution: the same budget tract gets."""
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
 def fixture_inputs() -> dict:
