@@ -15,7 +15,8 @@ export const ACTIONS = Object.freeze(['BLINK', 'LOOK LEFT', 'LOOK RIGHT', 'LOOK 
 
 /**
  * Core defaults the JS layer needs to know (to double them for `longerTimeouts`). They mirror
- * `ChallengeConfig::default()` in src/challenge/session.rs.
+ * `ChallengeConfig::default()` in src/challenge/session.rs; tests/js/package.test.js compares
+ * them, and every core default index.d.ts states, with the wasm build's `sessionDefaults()`.
  */
 export const CORE_DEFAULT_TIMEOUT_MS = 8000;
 /** The core's upper bound for `timeout_ms`. */
@@ -23,7 +24,13 @@ export const CORE_MAX_TIMEOUT_MS = 120000;
 /** The core's `MAX_DETECT_EVERY`. */
 export const MAX_DETECT_EVERY = 30;
 
-/** SDK defaults. */
+/**
+ * The SDK's own defaults, none of them the core's: the core has no camera, analysis size,
+ * transport or model cache, and its `LiveConfig` analyses every frame (`detect_every` 1, what
+ * the server runs) where the browser runs the detector on every third frame to keep up with the
+ * camera. Challenge, threshold and evidence settings the caller leaves unset are not sent, so
+ * the core's defaults apply.
+ */
 export const DEFAULTS = Object.freeze({
   detectEvery: 3,
   maxAnalysisSide: 640,

@@ -81,3 +81,143 @@ test('the wrapper\'s copies of the core\'s limits match the wasm build\'s', asyn
   assert.deepEqual([...ACTION_THRESHOLD_KEYS].sort(), Object.keys(d.challenge.thresholds).sort());
   assert.deepEqual([...EVIDENCE_KEYS].sort(), Object.keys(d.evidence).sort());
 });
+
+/**
+ * The "Defaults to …" sentences of a .d.ts file, by the dotted path of the field each documents
+ * (`LivenessOptions.challenges.count`, `ActionThresholds.yaw_deg`): `{text, value, doc}` where
+ * `text` is the sentence after "Defaults to " and `value` its literal (number, boolean,
+ * `'string'`, `{}`; a trailing parenthesis ignored), or undefined when it is prose.
+ * @param {string} dts
+ */
+function statedDefaults(dts) {
+  const out = new Map();
+  const scope = [];
+  let doc = null;
+  let inDoc = false;
+  for (const raw of dts.split('\n')) {
+    const line = raw.trim();
+    if (inDoc || line.startsWith('/**')) {
+      const text = line.replace(/^\/\*\*/, '').replace(/\*\/$/, '').replace(/^\*(?!\/)\s?/, '').trim();
+      doc = inDoc ? `${doc} ${text}` : text;
+      inDoc = !line.endsWith('*/');
+      continue;
+    }
+    if (line.startsWith('}')) scope.pop();
+    const field = /^(?:readonly\s+)?([A-Za-z_$][\w$]*)\??\s*:/.exec(line);
+    const block = /^export\s+(?:declare\s+)?(?:interface|class)\s+(\w+)/.exec(line);
+    const name = block ? block[1] : field ? field[1] : null;
+    const m = doc && /Defaults to (.*?)\.(?=\s|$)/.exec(doc);
+    if (m) {
+      assert.ok(name, `a "Defaults to" sentence documents no declaration: ${doc}`);
+      const path = [...scope, name].join('.');
+      assert.ok(!out.has(path), `${path}: stated twice`);
+      const t = m[1].replace(/\s*\([^()]*\)$/, '');
+      let value;
+      if (/^-?\d+(?:\.\d+)?$/.test(t)) value = Number(t);
+      else if (t === 'true' || t === 'false') value = t === 'true';
+      else if (/^`'[^']*'`$/.test(t)) value = t.slice(2, -2);
+      else if (t === '`{}`') value = {};
+      out.set(path, { text: m[1], value, doc });
+    }
+    if (name && line.endsWith('{')) scope.push(name);
+    doc = null;
+  }
+  assert.equal(scope.length, 0, 'the .d.ts parse ends inside a block');
+  return out;
+}
+
+test('every default the .d.ts files state is the wasm build\'s (core) or the wrapper\'s (SDK) actual default', async () => {
+  const { ACTIONS, ACTION_THRESHOLD_KEYS, EVIDENCE_KEYS, DEFAULTS, normalizeOptions, sessionPlan } = await pkg('options.js');
+  const glue = await pkg('wasm/liveproof_simd.js');
+  glue.initSync({ module: readFileSync(join(PKG, 'wasm', 'liveproof_simd_bg.wasm')) });
+  const d = glue.sessionDefaults();
+  const base = 'file:///pkg/';
+  const n = normalizeOptions(undefined, base);
+  const plan = sessionPlan(n.challenges, n);
+  // A core number, as the wasm build returns it (an f32 field comes back as its f32 value).
+  const sameNumber = (stated, core, path) => {
+    assert.equal(typeof stated, 'number', `${path}: the stated default is not a number`);
+    assert.ok(core === stated || core === Math.fround(stated), `${path}: stated ${stated}, the core's default is ${core}`);
+  };
+
+  // The core's defaults: stated in index.d.ts, compared with sessionDefaults() (src/wasm.rs).
+  // The wrapper must not send these fields unless asked, so the core's value is what applies.
+  /** @type {Record<string, (s: {value: any, text: string, doc: string}, path: string) => void>} */
+  const core = {
+    'LivenessOptions.challenges.count': (s, p) => sameNumber(s.value, d.challenge.count, p),
+    'LivenessOptions.challenges.timeoutMs': (s, p) => sameNumber(s.value, d.challenge.timeout_ms, p),
+    'LivenessOptions.challenges.actions': (s, p) => {
+      assert.match(s.text, /^all six \(/, p);
+      assert.deepEqual(d.challenge.actions, [...ACTIONS], p);
+    },
+    'LivenessOptions.thresholds.pad': (s, p) => {
+      sameNumber(s.value, d.challenge.pad_threshold, p);
+      sameNumber(s.value, d.engine.pad_threshold, `${p} (engine)`);
+    },
+    'LivenessOptions.thresholds.identity': (s, p) => {
+      sameNumber(s.value, d.challenge.identity_threshold, p);
+      const angle = /within (\d+)° of frontal/.exec(s.doc);
+      assert.ok(angle, `${p}: the doc no longer states the compared frames' angle`);
+      sameNumber(Number(angle[1]), d.challenge.identity_max_angle, `${p} (identity_max_angle)`);
+    },
+  };
+  for (const k of ACTION_THRESHOLD_KEYS) core[`ActionThresholds.${k}`] = (s, p) => sameNumber(s.value, d.challenge.thresholds[k], p);
+  for (const k of EVIDENCE_KEYS) core[`EvidenceOptions.${k}`] = (s, p) => sameNumber(s.value, d.evidence[k], p);
+  assert.deepEqual(plan.sessionOptions.challenge, {}, 'without options the core\'s challenge defaults apply');
+  assert.deepEqual(plan.sessionOptions.live.evidence, {}, 'without options the core\'s evidence defaults apply');
+  assert.deepEqual(n.engine, { age_gender: false }, 'without options the core\'s engine defaults apply (but the age/gender model)');
+
+  // The SDK's own defaults (the core has no such setting, or the SDK picks its own value:
+  // detectEvery is 3 in the browser, the core's LiveConfig analyses every frame), compared with
+  // what normalizeOptions makes of no options (from options.js DEFAULTS).
+  /** @type {Record<string, (s: {value: any, text: string}, path: string) => void>} */
+  const sdk = {
+    'LivenessOptions.challenges.script': (s, p) => { assert.equal(s.text, 'none', p); assert.equal(n.challenges.script, null, p); },
+    'LivenessOptions.challenges.seed': (s, p) => {
+      assert.match(s.text, /^32 random bytes from `crypto\.getRandomValues`$/, p);
+      assert.equal(n.challenges.seed, null, p);
+      assert.match(plan.nonce, /^[\w-]{43}$/, 'the nonce: base64url of 32 bytes');
+    },
+    'LivenessOptions.accessibility.noSmile': (s, p) => assert.equal(n.challenges.noSmile, s.value, p),
+    'LivenessOptions.accessibility.longerTimeouts': (s, p) => assert.equal(n.challenges.longerTimeouts, s.value, p),
+    'LivenessOptions.camera.deviceId': (s, p) => { assert.match(s.text, /^none\b/, p); assert.equal(n.camera.deviceId, undefined, p); },
+    'LivenessOptions.camera.facingMode': (s, p) => assert.equal(n.camera.facingMode, s.value, p),
+    'LivenessOptions.camera.width': (s, p) => assert.equal(n.camera.width, s.value, p),
+    'LivenessOptions.camera.height': (s, p) => assert.equal(n.camera.height, s.value, p),
+    'LivenessOptions.camera.frameRate': (s, p) => assert.equal(n.camera.frameRate, s.value, p),
+    'LivenessOptions.detectEvery': (s, p) => {
+      assert.equal(n.detectEvery, s.value, p);
+      assert.equal(plan.sessionOptions.live.detect_every, s.value, 'the wrapper always sends its detectEvery');
+    },
+    'LivenessOptions.maxAnalysisSide': (s, p) => assert.equal(n.maxAnalysisSide, s.value, p),
+    'LivenessOptions.recordClip': (s, p) => {
+      assert.equal(s.text, 'true with a server `session`, false otherwise', p);
+      assert.equal(n.recordClip, false, p);
+      const session = { session_id: 's', nonce: 'n', session_key: 'a'.repeat(43), challenges: ['BLINK'] };
+      assert.equal(normalizeOptions({ session }, base).recordClip, true);
+    },
+    'LivenessOptions.landmarks': (s, p) => assert.equal(n.landmarks, s.value, p),
+    'LivenessOptions.evidence': (s, p) => { assert.equal(s.value, true, p); assert.deepEqual(n.evidence, {}, p); },
+    'LivenessOptions.wasm': (s, p) => assert.equal(n.wasm, s.value, p),
+    'LivenessOptions.baseUrl': (s, p) => { assert.match(s.text, /^the package directory/, p); assert.equal(n.baseUrl, base, p); },
+    'LivenessOptions.models': (s, p) => assert.deepEqual(n.models, s.value, p),
+    'LivenessOptions.cacheModels': (s, p) => assert.equal(n.cacheModels, s.value, p),
+    'LivenessOptions.session': (s, p) => { assert.match(s.text, /^none\b/, p); assert.equal(n.session, null, p); },
+    'LivenessOptions.transport': (s, p) => assert.equal(n.transport, s.value, p),
+  };
+
+  const stated = statedDefaults(readFileSync(join(PKG, 'index.d.ts'), 'utf8'));
+  // Exactly the checked fields: a stated default without a check here, or a check whose
+  // sentence is gone (renamed, reworded), fails; so does a parse that finds nothing.
+  assert.deepEqual([...stated.keys()].sort(), [...Object.keys(core), ...Object.keys(sdk)].sort());
+  assert.equal(Object.keys(core).length, 17);
+  assert.equal(stated.size, 37);
+  for (const [path, s] of stated) {
+    if (/the core's default/.test(s.text)) assert.ok(path in core, `${path} says it is the core's default`);
+    (core[path] ?? sdk[path])(s, path);
+  }
+  // The SDK's defaults are DEFAULTS' entries (normalizeOptions reads them from there).
+  for (const k of ['detectEvery', 'maxAnalysisSide', 'landmarks', 'wasm', 'cacheModels', 'transport']) assert.equal(n[k], DEFAULTS[k], k);
+  assert.deepEqual(n.camera, { ...DEFAULTS.camera });
+  assert.equal(statedDefaults(readFileSync(join(PKG, 'element.d.ts'), 'utf8')).size, 0, 'element.d.ts states a default: check it here');
+});
