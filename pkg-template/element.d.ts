@@ -20,13 +20,12 @@ import type {
   ChallengeResultEvent,
   FinalResultEvent,
   GuidanceEvent,
+  LiveproofStrings,
 } from './index.js';
 
-/** UI strings by key: the actions (`'LOOK LEFT'`), guidance reasons (`'too_dark'`) and states (`start`, `retry`, `loading`, `camera`, `passive`, `challenge_passed`, `real`, `fake`, `progress` with `{done}`/`{total}`, `progress_label`, `camera_denied`, `camera_unavailable`, `error`). */
-export type LiveproofStrings = Record<string, string>;
-
-/** Built-in strings by language. */
-export declare const STRINGS: Record<'en' | 'de' | 'fr' | 'es', LiveproofStrings>;
+export type { LiveproofStrings } from './index.js';
+/** Built-in strings by language (the same object as `liveproof`'s `STRINGS`). */
+export { STRINGS } from './index.js';
 
 /** Events of `<liveproof-check>`. */
 export interface LiveproofCheckEventMap extends HTMLElementEventMap {

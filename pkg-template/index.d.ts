@@ -19,6 +19,12 @@ export type ChallengeAction = 'BLINK' | 'LOOK LEFT' | 'LOOK RIGHT' | 'LOOK UP' |
 /** The six challenge actions. */
 export declare const ACTIONS: readonly ChallengeAction[];
 
+/** UI strings by key: the actions (`'LOOK LEFT'`), guidance reasons (`'too_dark'`) and states (`start`, `retry`, `loading`, `camera`, `passive`, `challenge_passed`, `real`, `fake`, `progress` with `{done}`/`{total}`, `progress_label`, `camera_denied`, `camera_unavailable`, `error`). */
+export type LiveproofStrings = Record<string, string>;
+
+/** Built-in user-facing strings by language (`<liveproof-check>`'s; `STRINGS.en['LOOK LEFT']` is a challenge prompt), for pages that draw their own UI. */
+export declare const STRINGS: Record<'en' | 'de' | 'fr' | 'es', LiveproofStrings>;
+
 /** The core events re-dispatched by `Liveness` (and `<liveproof-check>`). */
 export declare const CORE_EVENTS: readonly ['phase', 'frame_result', 'challenge_start', 'challenge_result', 'final_result', 'guidance'];
 

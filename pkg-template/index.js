@@ -26,6 +26,8 @@ import { VERSION } from './version.js';
 export { LivenessError } from './errors.js';
 export { ACTIONS } from './options.js';
 export { VERSION } from './version.js';
+/** The user-facing strings (challenge prompts, guidance, UI states) by language, for pages that draw their own UI. */
+export { STRINGS } from './strings.js';
 
 /** The core events, re-dispatched with the core's message object as `detail`. */
 export const CORE_EVENTS = Object.freeze(['phase', 'frame_result', 'challenge_start', 'challenge_result', 'final_result', 'guidance']);

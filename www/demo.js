@@ -1,17 +1,9 @@
 // The demo page: the SDK on the camera, an overlay of what the core sees, the event stream,
 // the verdict, per-frame timing, and (when liveproof-server serves this page) the server's
 // signed verdict on the signed evidence.
-import { Liveness, LivenessError } from '/pkg/index.js';
+import { Liveness, LivenessError, STRINGS } from '/pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
-const PROMPTS = {
-  BLINK: 'Blink',
-  'LOOK LEFT': 'Turn your head to your left',
-  'LOOK RIGHT': 'Turn your head to your right',
-  'LOOK UP': 'Look up',
-  'LOOK DOWN': 'Look down',
-  SMILE: 'Smile',
-};
 
 /** @type {Liveness|null} */
 let lv = null;
@@ -168,7 +160,7 @@ async function start(ev) {
       lv.on(type, (d) => demo.events.push(d));
       if (type !== 'frame_result') lv.on(type, (d) => log(d));
     }
-    lv.on('challenge_start', (d) => prompt(PROMPTS[d.action] ?? d.action));
+    lv.on('challenge_start', (d) => prompt(STRINGS.en[d.action] ?? d.action));
     lv.on('guidance', (d) => prompt(d.message));
     lv.on('phase', (d) => d.value === 'passive' && prompt('Hold still and look at the camera'));
     lv.on('frame', (d) => {

@@ -2,18 +2,10 @@
 // cached by the service worker (sw.js) so the kiosk keeps working offline; each decision is
 // signed with the kiosk's Ed25519 device key and queued in IndexedDB until it reaches the
 // server (POST /v1/kiosk/evidence).
-import { Liveness, LivenessError } from '/pkg/index.js';
+import { Liveness, LivenessError, STRINGS } from '/pkg/index.js';
 import { DeviceKey, ResultQueue } from '/pkg/kiosk.js';
 
 const $ = (id) => document.getElementById(id);
-const PROMPTS = {
-  BLINK: 'Blink',
-  'LOOK LEFT': 'Turn your head to your left',
-  'LOOK RIGHT': 'Turn your head to your right',
-  'LOOK UP': 'Look up',
-  'LOOK DOWN': 'Look down',
-  SMILE: 'Smile',
-};
 // Walk-up distance → the smallest face (longer box side over the frame's shorter side) the
 // quality gate accepts: farther kiosks accept smaller faces.
 const DISTANCE = { near: 0.3, medium: 0.18, far: 0.1 };
@@ -153,7 +145,7 @@ async function boot() {
   });
   const lv = state.lv;
   lv.on('phase', (d) => d.value === 'passive' && prompt('Look at the camera'));
-  lv.on('challenge_start', (d) => prompt(PROMPTS[d.action] ?? d.action));
+  lv.on('challenge_start', (d) => prompt(STRINGS.en[d.action] ?? d.action));
   lv.on('guidance', (d) => prompt(d.message));
   lv.on('final_result', onFinal);
   lv.on('error', (err) => log(`error: ${err.code} ${err.message}`));

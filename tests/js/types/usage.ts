@@ -1,6 +1,6 @@
 // Type-checks the package's hand-written .d.ts files the way an app uses them
 // (`tsc -p tests/js/tsconfig.json`, run by types.test.js). Never executed.
-import { Liveness, LivenessError, type LivenessOptions, type FinalResultEvent, type SigningKey } from 'liveproof';
+import { Liveness, LivenessError, STRINGS as PROMPTS, type LivenessOptions, type FinalResultEvent, type SigningKey } from 'liveproof';
 import { LiveproofCheck, STRINGS } from 'liveproof/element';
 import { DeviceKey, ResultQueue } from 'liveproof/kiosk';
 
@@ -23,7 +23,7 @@ export async function app(video: HTMLVideoElement): Promise<string> {
     const passed: string[] = e.detail.passed;
     console.log(label, passed, e.detail.confidence?.toFixed(2));
   });
-  lv.addEventListener('challenge_start', (e) => console.log(e.detail.action));
+  lv.addEventListener('challenge_start', (e) => console.log(PROMPTS.en[e.detail.action] ?? e.detail.action));
   lv.addEventListener('guidance', (e) => console.log(e.detail.reason, e.detail.message));
   lv.addEventListener('frame', (e) => console.log(e.detail.record.timings.total_ms, e.detail.landmarks?.length));
   lv.addEventListener('error', (e) => console.log(e.detail.code));
