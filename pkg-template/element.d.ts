@@ -14,12 +14,7 @@ import type {
   LivenessError,
   LivenessOptions,
   ServerSession,
-  PhaseEvent,
-  FrameResultEvent,
-  ChallengeStartEvent,
-  ChallengeResultEvent,
-  FinalResultEvent,
-  GuidanceEvent,
+  CoreEventMap,
   LiveproofStrings,
 } from './index.js';
 
@@ -27,14 +22,8 @@ export type { LiveproofStrings } from './index.js';
 /** Built-in strings by language (the same object as `liveproof`'s `STRINGS`). */
 export { STRINGS } from './index.js';
 
-/** Events of `<liveproof-check>`. */
-export interface LiveproofCheckEventMap extends HTMLElementEventMap {
-  phase: CustomEvent<PhaseEvent>;
-  frame_result: CustomEvent<FrameResultEvent>;
-  challenge_start: CustomEvent<ChallengeStartEvent>;
-  challenge_result: CustomEvent<ChallengeResultEvent>;
-  final_result: CustomEvent<FinalResultEvent>;
-  guidance: CustomEvent<GuidanceEvent>;
+/** Events of `<liveproof-check>`: the core events, and `error`. */
+export interface LiveproofCheckEventMap extends HTMLElementEventMap, CoreEventMap {
   error: CustomEvent<LivenessError> & ErrorEvent;
 }
 

@@ -105,14 +105,18 @@ export interface FrameEventDetail {
   roundTripMs: number;
 }
 
-/** The events of a `Liveness` instance, by type. */
-export interface LivenessEventMap {
+/** The core events (`CORE_EVENTS`) as dispatched by `Liveness` and `<liveproof-check>`, by type. */
+export interface CoreEventMap {
   phase: CustomEvent<PhaseEvent>;
   frame_result: CustomEvent<FrameResultEvent>;
   challenge_start: CustomEvent<ChallengeStartEvent>;
   challenge_result: CustomEvent<ChallengeResultEvent>;
   final_result: CustomEvent<FinalResultEvent>;
   guidance: CustomEvent<GuidanceEvent>;
+}
+
+/** The events of a `Liveness` instance, by type. */
+export interface LivenessEventMap extends CoreEventMap {
   frame: CustomEvent<FrameEventDetail>;
   error: CustomEvent<LivenessError>;
 }

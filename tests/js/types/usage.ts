@@ -65,6 +65,7 @@ export function element() {
   typed.setAttribute('count', '2');
   typed.addEventListener('final_result', (e) => console.log(e.detail.label, e.detail.passed));
   typed.addEventListener('challenge_result', (e) => console.log(e.detail.status));
+  typed.addEventListener('error', (e) => console.log(e.detail.code, e.message));
   console.log(STRINGS.de.start, typed.liveness?.script);
   document.body.append(el);
 }
