@@ -2,13 +2,15 @@
 // playwright-core) with a fake camera playing a real clip, opens www/bench.html and prints
 // its figures, the payload sizes (raw and gzip) and the ratios to onnxruntime-web.
 //   node scripts/bench-browser.mjs [--frames 45] [--reps 15] [--flavours simd,scalar] [--json out.json]
-// Needs: scripts/build-pkg.sh (pkg/), npm ci (playwright-core, onnxruntime-web), ffmpeg.
-import { execFileSync } from "node:child_process";
+//                                  [--clip file.y4m]
+// Needs: scripts/build-pkg.sh (pkg/), npm ci (playwright-core, onnxruntime-web), ffmpeg. Chromium
+// and the default clip come from the browser tests' harness (tests/browser/harness.mjs; set
+// LIVEPROOF_CHROMIUM for another Chromium binary).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { clip, launch } from "../tests/browser/harness.mjs";
 import { startStaticServer } from "../tests/browser/static-server.mjs";
 
 const repo = resolve(import.meta.dirname, "..");
@@ -21,14 +23,6 @@ const { values: args } = parseArgs({
     clip: { type: "string" },
   },
 });
-
-function fakeCameraClip() {
-  if (args.clip) return resolve(args.clip);
-  const dir = resolve(repo, "target/y4m");
-  const clip = join(dir, "live_blink_moun.y4m");
-  if (!existsSync(clip)) execFileSync(resolve(repo, "../shared/media/make_y4m.sh"), [dir], { stdio: "inherit" });
-  return clip;
-}
 
 function payload() {
   const pkg = resolve(repo, "pkg");
@@ -58,19 +52,8 @@ function payload() {
 const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const ms = (x) => `${x.toFixed(1)} ms`;
 
+const browser = await launch(args.clip ? resolve(args.clip) : clip("live_blink_moun"));
 const server = await startStaticServer();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${fakeCameraClip()}`,
-  ],
-});
 try {
   const page = await browser.newPage();
   page.on("console", (m) => m.type() === "error" && console.error(`[page] ${m.text()}`));

@@ -7,8 +7,9 @@
 #   2. the browser SDK: scripts/build-pkg.sh (both wasm flavours; this is also CI's wasm32
 #      build of the core), npm ci, the JS unit tests, the native-vs-wasm parity test, the
 #      TypeScript check of the package's types;
-#   3. real headless Chromium with a fake camera (tests/browser, tests/js/browser.test.js);
-#      screenshots land in target/browser-tests/;
+#   3. real headless Chromium with a fake camera (tests/browser/: the package's API, the demo,
+#      element and kiosk pages, the flows with liveproof-server; LIVEPROOF_CHROMIUM names another
+#      Chromium binary); screenshots land in target/browser-tests/;
 #   4. fuzzing (fuzz/): the corpus replay on stable runs with the Rust tests (fmt and clippy of
 #      the fuzz crate with the others); at the end every fuzz target runs briefly under
 #      libFuzzer on its committed corpus (scripts/fuzz.sh; needs install-deps.sh --fuzz).

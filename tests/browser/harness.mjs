@@ -1,5 +1,5 @@
-// Shared pieces of the browser tests: fake-camera clips, Chromium with a fake camera, and
-// screenshots into target/browser-tests/.
+// Shared pieces of the browser tests and scripts/bench-browser.mjs: fake-camera clips, Chromium
+// with a fake camera, and screenshots into target/browser-tests/.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,7 +10,10 @@ export const media = process.env.LIVEPROOF_MEDIA ?? resolve(repo, "../shared/med
 export const outDir = resolve(repo, "target/browser-tests");
 const y4mDir = resolve(repo, "target/y4m");
 
-/** The fake-camera clips of ../shared/media/make_y4m.sh plus a clip without any face. */
+/**
+ * A fake-camera clip by name, cut once into target/y4m/: those of ../shared/media/make_y4m.sh
+ * plus the named cuts below.
+ */
 export function clip(name) {
   mkdirSync(y4mDir, { recursive: true });
   const file = join(y4mDir, `${name}.y4m`);
@@ -25,6 +28,13 @@ export function clip(name) {
     execFileSync("ffmpeg", [
       "-v", "error", "-y", "-t", "10", "-i", join(media, "video_live/tvl_real_head_turns.mp4"), "-an",
       "-vf", "fps=15,setsar=1,format=yuv420p", "-f", "yuv4mpegpipe", file,
+    ]);
+  } else if (name === "live_blink_moun_640x360") {
+    // The whole blink clip (12.8 s: a person blinking, drowsy) at 640x360 and 15 fps, the 16:9
+    // of a laptop webcam (the tests check that the SDK's video reports this size).
+    execFileSync("ffmpeg", [
+      "-v", "error", "-y", "-i", join(media, "video_live/moun_blink_drowsy.mp4"), "-an",
+      "-vf", "fps=15,scale=640:360,setsar=1,format=yuv420p", "-f", "yuv4mpegpipe", file,
     ]);
   } else if (name === "no_face") {
     // An empty room: a blurred, face-free crop of a real clip (the top-left corner of the
@@ -41,10 +51,18 @@ export function clip(name) {
   return file;
 }
 
-/** Headless Chromium (Debian's) whose camera plays `y4m`. */
-export function launch(y4m, extraArgs = []) {
+/**
+ * Headless Chromium (Debian's, or the binary named by LIVEPROOF_CHROMIUM) whose camera plays
+ * `y4m`. A missing Chromium is an error naming its path (scripts/install-deps.sh installs it):
+ * the browser tests fail without it, they never skip.
+ */
+export async function launch(y4m, extraArgs = []) {
+  const executablePath = process.env.LIVEPROOF_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    throw new Error(`no Chromium at ${executablePath}: run scripts/install-deps.sh or set LIVEPROOF_CHROMIUM`);
+  }
   return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath,
     args: [
       "--no-sandbox",
       "--disable-gpu",

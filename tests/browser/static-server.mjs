@@ -1,7 +1,7 @@
 // A static file server for the browser tests and the bench script: www/ at /, pkg/ at /pkg/,
 // node_modules/onnxruntime-web/dist at /ort/ (the bench's peer), the reference tensors at
-// /fixtures/, with the right MIME types
-// (application/wasm matters: streaming compilation refuses anything else). Loopback only.
+// /fixtures/, the tests' own pages (tests/browser/pages/) at /test-pages/, with the right MIME
+// types (application/wasm matters: streaming compilation refuses anything else). Loopback only.
 import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
@@ -11,6 +11,7 @@ const MOUNTS = [
   ["/pkg/", resolve(repo, "pkg")],
   ["/ort/", resolve(repo, "node_modules/onnxruntime-web/dist")],
   ["/fixtures/", resolve(repo, "tests/fixtures/reference")],
+  ["/test-pages/", resolve(repo, "tests/browser/pages")],
   ["/", resolve(repo, "www")],
 ];
 const TYPES = {
