@@ -28,6 +28,15 @@ CARGO_TARGET_DIR="$PWD/target" cargo clippy --manifest-path fuzz/Cargo.toml --al
   --no-default-features --locked -- -D warnings
 step "cargo clippy -D warnings (wasm32 core with its bindings)"
 cargo clippy --target wasm32-unknown-unknown -p liveproof --lib --locked -- -D warnings
+step "the server builds without the CLI's dependencies"
+# clap, indicatif and env_logger are the `cli` feature's alone (anyhow also comes with tract).
+for dep in clap indicatif env_logger; do
+  if cargo tree -p liveproof-server -e normal --locked -i "$dep" >/dev/null 2>&1; then
+    echo "liveproof-server depends on $dep, a dependency of the CLI only:" >&2
+    cargo tree -p liveproof-server -e normal --locked -i "$dep" >&2
+    exit 1
+  fi
+done
 step "cargo test"
 cargo test --workspace --locked
 step "fuzz corpus replay (every harness on every committed input, stable)"

@@ -124,28 +124,33 @@ pub fn run_batch<R: Read + Seek, W: Write + Seek>(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<SummaryRow>> {
     let bad_zip = |e: zip::result::ZipError| {
-        Error::InvalidArgument(format!("not a readable ZIP archive: {e}"))
+        Error::invalid("archive", format!("not a readable ZIP archive: {e}"))
     };
     let mut archive = zip::ZipArchive::new(input).map_err(bad_zip)?;
     let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
     let cases = group_cases(names.iter().map(String::as_str));
     if cases.is_empty() {
-        return Err(Error::InvalidArgument(
-            "the archive holds no image or video files".into(),
+        return Err(Error::invalid(
+            "archive",
+            "the archive holds no image or video files",
         ));
     }
     if cases.len() > limits.max_cases {
-        return Err(Error::InvalidArgument(format!(
-            "{} cases, more than the {} allowed",
-            cases.len(),
-            limits.max_cases
-        )));
+        return Err(Error::invalid(
+            "archive",
+            format!(
+                "{} cases, more than the {} allowed",
+                cases.len(),
+                limits.max_cases
+            ),
+        ));
     }
     let mut writer = zip::ZipWriter::new(output);
     let options = zip::write::SimpleFileOptions::default();
-    let io = |e: std::io::Error| Error::InvalidArgument(format!("writing the result archive: {e}"));
+    let io =
+        |e: std::io::Error| Error::invalid("output", format!("writing the result archive: {e}"));
     let zip_io = |e: zip::result::ZipError| {
-        Error::InvalidArgument(format!("writing the result archive: {e}"))
+        Error::invalid("output", format!("writing the result archive: {e}"))
     };
     let mut rows = Vec::with_capacity(cases.len());
     let mut budget = limits.max_total_bytes;
@@ -195,7 +200,7 @@ fn run_case<R: Read + Seek>(
     budget: &mut u64,
 ) -> Result<crate::check::CheckOutcome> {
     if let Some(p) = &files.problem {
-        return Err(Error::InvalidArgument(p.clone()));
+        return Err(Error::invalid("archive", p.clone()));
     }
     let image = files
         .image
@@ -225,17 +230,18 @@ fn read_entry<R: Read + Seek>(
 ) -> Result<Vec<u8>> {
     let entry = archive
         .by_name(name)
-        .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
+        .map_err(|e| Error::invalid("archive", format!("{name}: {e}")))?;
     let cap = max.min(*budget);
     let mut bytes = Vec::new();
     entry
         .take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::InvalidArgument(format!("{name}: corrupt archive entry: {e}")))?;
+        .map_err(|e| Error::invalid("archive", format!("{name}: corrupt archive entry: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(Error::InvalidArgument(format!(
-            "{name}: larger than the {cap}-byte limit"
-        )));
+        return Err(Error::invalid(
+            "archive",
+            format!("{name}: larger than the {cap}-byte limit"),
+        ));
     }
     *budget -= bytes.len() as u64;
     Ok(bytes)

@@ -23,9 +23,10 @@ pub fn run_clip(
     mut on_frame: impl FnMut(&FrameRecord, &[Event]),
 ) -> Result<Vec<Event>> {
     if !(fps > 0.0 && fps <= 240.0) {
-        return Err(Error::InvalidArgument(format!(
-            "analysis rate must be in (0, 240] fps, got {fps}"
-        )));
+        return Err(Error::invalid(
+            "fps",
+            format!("analysis rate must be in (0, 240] fps, got {fps}"),
+        ));
     }
     let period = 1000.0 / fps;
     let next_t = RefCell::new(f64::NEG_INFINITY);

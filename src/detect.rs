@@ -84,13 +84,15 @@ impl FaceDetector {
 
     fn plan(&self, h: usize, w: usize) -> Result<Plan> {
         // A poisoned lock only means another thread panicked mid-insert; the map is still valid.
-        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = plans.get(&(h, w)) {
+        let cached = || self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cached().get(&(h, w)) {
             return Ok(p.clone());
         }
+        // Built without the lock: a plan takes up to seconds (in the browser), and frames of
+        // the sizes already cached must not wait for it. Two threads meeting the same new size
+        // may both build it; the first to finish is kept.
         let plan = self.graph.plan(&[1, 3, h, w], &OUTPUTS)?;
-        plans.insert((h, w), plan.clone());
-        Ok(plan)
+        Ok(cached().entry((h, w)).or_insert(plan).clone())
     }
 
     /// The padded network input size and scale for a frame.

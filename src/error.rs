@@ -83,9 +83,15 @@ pub enum Error {
     #[error(transparent)]
     Evidence(#[from] crate::evidence::EvidenceError),
 
-    /// A caller-supplied argument is out of range or malformed.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// A caller-supplied argument is out of range or malformed, or a call came at the wrong
+    /// time. `field` names what to fix in the caller's spelling (a parameter such as
+    /// `facematch_frames`, or a part of the input such as `archive`), so a caller maps the
+    /// error to its own field without reading the message.
+    #[error("invalid argument: {message}")]
+    InvalidArgument {
+        field: &'static str,
+        message: String,
+    },
 
     /// The work exceeded its time budget and was stopped (media too costly to judge).
     #[error("{what} took longer than its {limit_ms} ms budget and was stopped")]
@@ -101,6 +107,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An [`Error::InvalidArgument`] about `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            field,
+            message: message.into(),
+        }
+    }
+
     /// A short, stable, machine-readable code for the error (used by the CLI, the wasm
     /// bindings and the server to map errors to exit codes, JS error codes and HTTP statuses).
     pub fn code(&self) -> &'static str {
@@ -116,7 +130,7 @@ impl Error {
             Error::ImageTooSmall { .. } => "image_too_small",
             Error::NoFace(_) => "no_face",
             Error::InvalidFrame(_) => "invalid_frame",
-            Error::InvalidArgument(_) => "invalid_argument",
+            Error::InvalidArgument { .. } => "invalid_argument",
             Error::OverBudget { .. } => "over_budget",
             Error::ImageEncode(_) => "image_encode",
             Error::Evidence(e) => e.code(),
@@ -136,7 +150,7 @@ impl Error {
             | Error::ImageTooSmall { .. }
             | Error::NoFace(_)
             | Error::InvalidFrame(_)
-            | Error::InvalidArgument(_)
+            | Error::InvalidArgument { .. }
             | Error::OverBudget { .. }
             | Error::Evidence(_) => true,
             #[cfg(not(target_family = "wasm"))]

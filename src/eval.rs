@@ -76,10 +76,13 @@ pub struct EvalReport {
 pub fn evaluate(engine: &Engine, dir: &Path, threshold: f32) -> Result<EvalReport> {
     let classes = list_classes(dir)?;
     if !classes.contains_key("live") {
-        return Err(Error::InvalidArgument(format!(
-            "{} has no live/ folder (see the eval layout)",
-            dir.display()
-        )));
+        return Err(Error::invalid(
+            "dir",
+            format!(
+                "{} has no live/ folder (see the eval layout)",
+                dir.display()
+            ),
+        ));
     }
     let limits = ImageLimits::default();
     let mut stats: BTreeMap<String, ClassStats> = BTreeMap::new();
@@ -130,7 +133,7 @@ pub fn evaluate(engine: &Engine, dir: &Path, threshold: f32) -> Result<EvalRepor
 
 fn list_classes(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
     let read = |d: &Path| {
-        std::fs::read_dir(d).map_err(|e| Error::InvalidArgument(format!("{}: {e}", d.display())))
+        std::fs::read_dir(d).map_err(|e| Error::invalid("dir", format!("{}: {e}", d.display())))
     };
     let mut classes = BTreeMap::new();
     for entry in read(dir)?.flatten() {

@@ -65,10 +65,13 @@ impl LiveCheck {
     /// A check running `session` with these settings.
     pub fn new(session: ChallengeSession, config: LiveConfig) -> Result<Self> {
         if config.detect_every == 0 || config.detect_every > MAX_DETECT_EVERY {
-            return Err(Error::InvalidArgument(format!(
-                "detect_every must be 1..={MAX_DETECT_EVERY}, got {}",
-                config.detect_every
-            )));
+            return Err(Error::invalid(
+                "detect_every",
+                format!(
+                    "detect_every must be 1..={MAX_DETECT_EVERY}, got {}",
+                    config.detect_every
+                ),
+            ));
         }
         Ok(Self {
             session,
@@ -94,13 +97,15 @@ impl LiveCheck {
     /// one are ignored by the session) and feeds it to the session.
     pub fn process(&mut self, engine: &Engine, frame: &FrameRef, t_ms: f64) -> Result<LiveStep> {
         if !t_ms.is_finite() {
-            return Err(Error::InvalidArgument(format!(
-                "frame time must be finite, got {t_ms}"
-            )));
+            return Err(Error::invalid(
+                "t_ms",
+                format!("frame time must be finite, got {t_ms}"),
+            ));
         }
         if self.session.is_done() {
-            return Err(Error::InvalidArgument(
-                "the session has already decided; start a new one".into(),
+            return Err(Error::invalid(
+                "session",
+                "the session has already decided; start a new one",
             ));
         }
         let mut stages = self.session.stages_for_next_frame();
@@ -142,10 +147,16 @@ impl LiveCheck {
         clip: Option<Clip<'_>>,
     ) -> Result<Bundle> {
         let outcome = self.session.outcome().ok_or_else(|| {
-            Error::InvalidArgument("evidence is only available once the session has decided".into())
+            Error::invalid(
+                "session",
+                "evidence is only available once the session has decided",
+            )
         })?;
         let recorder = self.evidence.as_ref().ok_or_else(|| {
-            Error::InvalidArgument("this check was started without evidence recording".into())
+            Error::invalid(
+                "evidence",
+                "this check was started without evidence recording",
+            )
         })?;
         let id = BundleId {
             session_id,

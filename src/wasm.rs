@@ -29,8 +29,10 @@ fn error(code: &str, message: &str) -> JsValue {
 
 fn core_error(e: crate::Error) -> JsValue {
     let js = error(e.code(), &e.to_string());
-    // Model errors name the file, so a caller can purge exactly that cached file.
+    // Model errors name the file, so a caller can purge exactly that cached file; argument
+    // errors name the field at fault.
     let fields: &[(&str, &str)] = match &e {
+        crate::Error::InvalidArgument { field, .. } => &[("field", field)],
         crate::Error::ModelMissing { file, .. } | crate::Error::ModelLoad { file, .. } => {
             &[("file", file)]
         }

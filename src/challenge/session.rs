@@ -92,35 +92,48 @@ impl Default for ChallengeConfig {
 
 impl ChallengeConfig {
     fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidArgument(m.to_owned()));
+        let bad = |field: &'static str, m: &str| Err(Error::invalid(field, m));
         if self.actions.is_empty() {
-            return bad("challenge actions must not be empty");
+            return bad("actions", "challenge actions must not be empty");
         }
         if self.count == 0 || self.count > 10 {
-            return bad("challenge count must be 1..=10");
+            return bad("count", "challenge count must be 1..=10");
         }
         if !(self.timeout_ms > 0.0 && self.timeout_ms <= MAX_TIMEOUT_MS) {
-            return bad("timeout_ms must be in (0, 120000]");
+            return bad("timeout_ms", "timeout_ms must be in (0, 120000]");
         }
         if !(0.0..=1.0).contains(&self.pad_threshold) {
-            return bad("pad_threshold must be in [0, 1]");
+            return bad("pad_threshold", "pad_threshold must be in [0, 1]");
         }
         if !(0.0..=1.0).contains(&self.pad_floor) {
-            return bad("pad_floor must be in [0, 1]");
+            return bad("pad_floor", "pad_floor must be in [0, 1]");
         }
-        if !(0.0..=1.0).contains(&self.min_usable_fraction)
-            || !(0.0..=1.0).contains(&self.max_repeated_fraction)
-        {
-            return bad("min_usable_fraction and max_repeated_fraction must be in [0, 1]");
+        if !(0.0..=1.0).contains(&self.min_usable_fraction) {
+            return bad(
+                "min_usable_fraction",
+                "min_usable_fraction must be in [0, 1]",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.max_repeated_fraction) {
+            return bad(
+                "max_repeated_fraction",
+                "max_repeated_fraction must be in [0, 1]",
+            );
         }
         if !(-1.0..=1.0).contains(&self.identity_threshold) {
-            return bad("identity_threshold must be in [-1, 1]");
+            return bad(
+                "identity_threshold",
+                "identity_threshold must be in [-1, 1]",
+            );
         }
         if !(self.identity_max_angle >= 0.0 && self.identity_max_angle <= 90.0) {
-            return bad("identity_max_angle must be in [0, 90]");
+            return bad(
+                "identity_max_angle",
+                "identity_max_angle must be in [0, 90]",
+            );
         }
         if !(self.min_change >= 0.0 && self.min_change.is_finite()) {
-            return bad("min_change must be a finite number ≥ 0");
+            return bad("min_change", "min_change must be a finite number ≥ 0");
         }
         Ok(())
     }
@@ -229,9 +242,7 @@ impl ChallengeSession {
     pub fn with_script(config: ChallengeConfig, script: Vec<ChallengeAction>) -> Result<Self> {
         config.validate()?;
         if script.is_empty() || script.len() > 10 {
-            return Err(Error::InvalidArgument(
-                "a script needs 1..=10 challenges".into(),
-            ));
+            return Err(Error::invalid("script", "a script needs 1..=10 challenges"));
         }
         Ok(Self::build(config, script))
     }

@@ -38,15 +38,19 @@ impl Default for EvidenceConfig {
 
 impl EvidenceConfig {
     fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidArgument(format!("evidence: {m}")));
+        let bad =
+            |field: &'static str, m: &str| Err(Error::invalid(field, format!("evidence: {m}")));
         if self.max_frames == 0 || self.max_frames > MAX_ITEMS - 2 {
-            return bad("max_frames must be 1..=62");
+            return bad("max_frames", "max_frames must be 1..=62");
         }
         if !(self.min_interval_ms.is_finite() && self.min_interval_ms >= 0.0) {
-            return bad("min_interval_ms must be a finite number ≥ 0");
+            return bad(
+                "min_interval_ms",
+                "min_interval_ms must be a finite number ≥ 0",
+            );
         }
         if !(1..=100).contains(&self.jpeg_quality) {
-            return bad("jpeg_quality must be 1..=100");
+            return bad("jpeg_quality", "jpeg_quality must be 1..=100");
         }
         Ok(())
     }
@@ -74,18 +78,22 @@ impl Clip<'_> {
     /// The item name for this clip's container, or an error for anything else.
     fn item_name(&self) -> Result<&'static str> {
         if self.data.is_empty() || self.data.len() > MAX_CLIP_BYTES {
-            return Err(Error::InvalidArgument(format!(
-                "a clip has 1..={MAX_CLIP_BYTES} bytes, got {}",
-                self.data.len()
-            )));
+            return Err(Error::invalid(
+                "clip",
+                format!(
+                    "a clip has 1..={MAX_CLIP_BYTES} bytes, got {}",
+                    self.data.len()
+                ),
+            ));
         }
         let essence = self.media_type.split(';').next().unwrap_or("").trim();
         match essence.to_ascii_lowercase().as_str() {
             "video/webm" => Ok("clip.webm"),
             "video/mp4" => Ok("clip.mp4"),
-            other => Err(Error::InvalidArgument(format!(
-                "a clip is video/webm or video/mp4, got `{other}`"
-            ))),
+            other => Err(Error::invalid(
+                "clip",
+                format!("a clip is video/webm or video/mp4, got `{other}`"),
+            )),
         }
     }
 }
@@ -182,7 +190,7 @@ impl EvidenceRecorder {
             data.push(f.jpeg.clone());
         }
         let records = serde_json::to_vec(&self.records)
-            .map_err(|e| Error::InvalidArgument(format!("records: {e}")))?;
+            .map_err(|e| Error::invalid("records", format!("records: {e}")))?;
         items.push(Item::describe(
             "records.json",
             ItemKind::Records,
@@ -217,7 +225,7 @@ impl EvidenceRecorder {
         };
         manifest
             .validate()
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            .map_err(|e| Error::invalid("manifest", e.to_string()))?;
         Ok(Bundle { manifest, data })
     }
 }

@@ -101,29 +101,36 @@ impl VerifyPolicy {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         if !(self.analysis_fps > 0.0 && self.analysis_fps <= 60.0) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "analysis_fps must be in (0, 60], got {}",
-                self.analysis_fps
-            )));
+            return Err(crate::Error::invalid(
+                "analysis_fps",
+                format!("analysis_fps must be in (0, 60], got {}", self.analysis_fps),
+            ));
         }
         if self.max_frame_items == 0 || self.max_frame_items > crate::evidence::MAX_ITEMS {
-            return Err(crate::Error::InvalidArgument(format!(
-                "max_frame_items must be 1..={}, got {}",
-                crate::evidence::MAX_ITEMS,
-                self.max_frame_items
-            )));
+            return Err(crate::Error::invalid(
+                "max_frame_items",
+                format!(
+                    "max_frame_items must be 1..={}, got {}",
+                    crate::evidence::MAX_ITEMS,
+                    self.max_frame_items
+                ),
+            ));
         }
         if self.max_run_ms == 0 {
-            return Err(crate::Error::InvalidArgument(
-                "max_run_ms must be at least 1".into(),
+            return Err(crate::Error::invalid(
+                "max_run_ms",
+                "max_run_ms must be at least 1",
             ));
         }
         if self.detect_every == 0 || self.detect_every > crate::live::MAX_DETECT_EVERY {
-            return Err(crate::Error::InvalidArgument(format!(
-                "detect_every must be 1..={}, got {}",
-                crate::live::MAX_DETECT_EVERY,
-                self.detect_every
-            )));
+            return Err(crate::Error::invalid(
+                "detect_every",
+                format!(
+                    "detect_every must be 1..={}, got {}",
+                    crate::live::MAX_DETECT_EVERY,
+                    self.detect_every
+                ),
+            ));
         }
         Ok(())
     }
@@ -246,9 +253,23 @@ pub struct FramesReport {
     pub stats: Option<RuleStats>,
 }
 
-/// The verifier's decision about one submitted session.
+/// The verifier's decision about one submitted session, with what it was decided on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// The server's run of the recording.
+    pub recording: Option<RecordingReport>,
+    pub frames: FramesReport,
+    /// Where the client's own account differs from the server's (audit only).
+    pub disagreement: Disagreement,
+}
+
+/// What the verifier decided: the part of a [`Verdict`] a signed verdict asserts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// REAL (the script performed live in the recording), FAKE, or PASSIVE_ONLY (no
+    /// recording: the frames passed the passive rules; no challenge verified).
     pub label: VerdictLabel,
     /// Actions the server saw performed, in script order.
     pub passed: Vec<ChallengeAction>,
@@ -259,11 +280,6 @@ pub struct Verdict {
     pub pad_score: Option<f32>,
     pub checks: Checks,
     pub failure: Option<VerifyFailure>,
-    /// The server's run of the recording.
-    pub recording: Option<RecordingReport>,
-    pub frames: FramesReport,
-    /// Where the client's own account differs from the server's (audit only).
-    pub disagreement: Disagreement,
 }
 
 /// One frame item, admitted.
@@ -451,16 +467,18 @@ impl Admitted {
                     &limits.image,
                 );
                 Ok(Verdict {
-                    label,
-                    passed: outcome.passed.clone(),
-                    confidence: outcome.confidence,
-                    pad_score: outcome.pad_score,
-                    checks: Checks {
-                        pad: CheckedBy::Server,
-                        identity: CheckedBy::Server,
-                        challenges: CheckedBy::Server,
+                    decision: Decision {
+                        label,
+                        passed: outcome.passed.clone(),
+                        confidence: outcome.confidence,
+                        pad_score: outcome.pad_score,
+                        checks: Checks {
+                            pad: CheckedBy::Server,
+                            identity: CheckedBy::Server,
+                            challenges: CheckedBy::Server,
+                        },
+                        failure,
                     },
-                    failure,
                     recording: Some(run.report),
                     frames: FramesReport {
                         submitted: self.frames.len(),
@@ -488,20 +506,22 @@ impl Admitted {
                     }))
                 };
                 Ok(Verdict {
-                    label: if failure.is_none() {
-                        VerdictLabel::PassiveOnly
-                    } else {
-                        VerdictLabel::Fake
+                    decision: Decision {
+                        label: if failure.is_none() {
+                            VerdictLabel::PassiveOnly
+                        } else {
+                            VerdictLabel::Fake
+                        },
+                        passed: Vec::new(),
+                        confidence: 0.0,
+                        pad_score: passive.stats.pad_score,
+                        checks: Checks {
+                            pad: CheckedBy::Server,
+                            identity: CheckedBy::Server,
+                            challenges: CheckedBy::None,
+                        },
+                        failure,
                     },
-                    passed: Vec::new(),
-                    confidence: 0.0,
-                    pad_score: passive.stats.pad_score,
-                    checks: Checks {
-                        pad: CheckedBy::Server,
-                        identity: CheckedBy::Server,
-                        challenges: CheckedBy::None,
-                    },
-                    failure,
                     recording: None,
                     frames: FramesReport {
                         submitted: self.frames.len(),

@@ -154,7 +154,7 @@ pub fn run_recording(
     let outcome = check
         .outcome()
         .cloned()
-        .ok_or_else(|| Error::InvalidArgument("the recording's session did not decide".into()))?;
+        .ok_or_else(|| Error::invalid("recording", "the recording's session did not decide"))?;
     let (first, last) = span.get();
     let total_ms = started.elapsed().as_secs_f64() * 1000.0;
     let analysis_ms = analysis_s.get() * 1000.0;

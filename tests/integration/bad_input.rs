@@ -333,7 +333,7 @@ fn out_of_range_tuning_fields_are_rejected() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidArgument(ref m) if m.contains("facematch_threshold")),
+        matches!(err, Error::InvalidArgument { field: "facematch_threshold", ref message } if message.contains("facematch_threshold")),
         "{err}"
     );
 }

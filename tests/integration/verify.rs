@@ -69,9 +69,9 @@ fn a_recording_is_judged_by_the_verifiers_own_run_and_frames_alone_never_give_re
     let admitted = admit(&issued(Some(0)), &policy, b.manifest.clone(), items(&b)).unwrap();
     assert!(admitted.has_recording());
     let v = admitted.run(engine(), &limits, 60_000).unwrap();
-    assert_eq!(v.label, VerdictLabel::Real, "{v:?}");
-    assert_eq!(v.passed, vec![Smile, Blink]);
-    assert_eq!(v.checks.challenges, CheckedBy::Server);
+    assert_eq!(v.decision.label, VerdictLabel::Real, "{v:?}");
+    assert_eq!(v.decision.passed, vec![Smile, Blink]);
+    assert_eq!(v.decision.checks.challenges, CheckedBy::Server);
     let rec = v.recording.as_ref().unwrap();
     assert_eq!(rec.outcome.challenges.len(), 2);
     assert!(
@@ -83,17 +83,17 @@ fn a_recording_is_judged_by_the_verifiers_own_run_and_frames_alone_never_give_re
 
     // The same bundle one second after the session was issued: the 7 s recording predates it.
     let v = admitted.run(engine(), &limits, 1000).unwrap();
-    assert_eq!(v.label, VerdictLabel::Fake);
+    assert_eq!(v.decision.label, VerdictLabel::Fake);
     assert!(
         matches!(
-            v.failure,
+            v.decision.failure,
             Some(VerifyFailure::Bundle(BundleFailure::RecordingTooLong {
                 session_age_ms: 1000,
                 ..
             }))
         ),
         "{:?}",
-        v.failure
+        v.decision.failure
     );
 
     // Without the recording: the frames pass the passive rules, nothing more is asserted.
@@ -102,10 +102,10 @@ fn a_recording_is_judged_by_the_verifiers_own_run_and_frames_alone_never_give_re
         .unwrap()
         .run(engine(), &limits, 60_000)
         .unwrap();
-    assert_eq!(v.label, VerdictLabel::PassiveOnly, "{v:?}");
-    assert!(v.passed.is_empty());
-    assert_eq!(v.confidence, 0.0);
-    assert_eq!(v.checks.challenges, CheckedBy::None);
+    assert_eq!(v.decision.label, VerdictLabel::PassiveOnly, "{v:?}");
+    assert!(v.decision.passed.is_empty());
+    assert_eq!(v.decision.confidence, 0.0);
+    assert_eq!(v.decision.checks.challenges, CheckedBy::None);
     assert_eq!(v.frames.analysed.len(), v.frames.submitted);
     assert!(v.recording.is_none());
 }

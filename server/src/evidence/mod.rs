@@ -34,7 +34,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use liveproof::evidence::{jws, EvidenceError, Manifest, VerifiedManifest, MAX_ITEMS};
 use liveproof::verify::{admit, Issued, Refusal};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::clock::now_ms;
@@ -42,7 +43,7 @@ use crate::error::AppError;
 use crate::routes::read_at_most;
 use crate::state::store::{AuditEntry, SessionStatus};
 use crate::state::AppState;
-use verdict::{ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
+use verdict::{AuditDetail, ClientSummary, EvidenceKind, ServerSummary, VerdictPayload};
 
 /// Name of the multipart part that carries the signed manifest.
 pub const EVIDENCE_PART: &str = "evidence";
@@ -162,8 +163,22 @@ pub async fn discard_rest(form: &mut Multipart, declared_len: Option<u64>) {
     .await;
 }
 
+/// Answers one submission with `check_and_judge`; when that refuses it, the rest of the body
+/// is drained first ([`discard_rest`]) so the client reads the answer instead of a reset.
+pub async fn answer_submission(
+    headers: &axum::http::HeaderMap,
+    mut form: Multipart,
+    check_and_judge: impl AsyncFnOnce(&mut Multipart) -> Result<Json<EvidenceAnswer>, AppError>,
+) -> Result<Json<EvidenceAnswer>, AppError> {
+    let answer = check_and_judge(&mut form).await;
+    if answer.is_err() {
+        discard_rest(&mut form, declared_len(headers)).await;
+    }
+    answer
+}
+
 /// The request's declared body length (`Content-Length`), if it has a valid one.
-pub fn declared_len(headers: &axum::http::HeaderMap) -> Option<u64> {
+fn declared_len(headers: &axum::http::HeaderMap) -> Option<u64> {
     headers
         .get(axum::http::header::CONTENT_LENGTH)?
         .to_str()
@@ -208,8 +223,17 @@ pub struct Context {
     pub route: &'static str,
 }
 
+/// The 200 body of an evidence submission.
+#[derive(Debug, Serialize)]
+pub struct EvidenceAnswer {
+    /// The signed verdict: a compact JWS (EdDSA) whose payload is `result`.
+    pub verdict: String,
+    /// The verdict's payload ([`VerdictPayload`]), as the exact bytes that were signed.
+    pub result: Box<RawValue>,
+}
+
 /// Binds the bundle to the session, uses the nonce, has the core verify it, signs and audits
-/// the verdict. Returns the response body `{verdict, result}`.
+/// the verdict.
 pub async fn judge(
     state: &AppState,
     request_id: &str,
@@ -217,7 +241,7 @@ pub async fn judge(
     token: &str,
     verified: VerifiedManifest,
     items: Vec<(String, Vec<u8>)>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EvidenceAnswer>, AppError> {
     let received_ms = now_ms();
     // Shared with the pool job without copying the media.
     let admitted = std::sync::Arc::new(admit(
@@ -283,12 +307,7 @@ pub async fn judge(
         kind: ctx.kind,
         device_id: ctx.device_id.clone(),
         script: ctx.issued.script.clone(),
-        label: verdict.label,
-        passed: verdict.passed,
-        confidence: verdict.confidence,
-        pad_score: verdict.pad_score,
-        checks: verdict.checks,
-        failure: verdict.failure,
+        decision: verdict.decision,
         server: ServerSummary {
             recording: verdict.recording,
             frames: verdict.frames,
@@ -311,15 +330,11 @@ pub async fn judge(
         .map_err(|e| AppError::Internal(format!("verdict signature: {e}")))?;
     set_status(state, ctx, SessionStatus::Verified).await;
 
-    // The body's `result` is parsed from the signed bytes, so it is the payload exactly
-    // (serialising the struct again would widen f32 scores into different decimals).
-    let result: Value = serde_json::from_slice(&body)
-        .map_err(|e| AppError::Internal(format!("verdict serialisation: {e}")))?;
     if payload.disagreement.any {
         tracing::warn!(
             session = %payload.sub,
             client = ?payload.client.label,
-            server = payload.label.as_str(),
+            server = payload.decision.label.as_str(),
             frames = payload.disagreement.frames.len(),
             "client and server disagree"
         );
@@ -330,24 +345,24 @@ pub async fn judge(
             request_id: request_id.to_owned(),
             route: ctx.route.into(),
             principal: ctx.principal.clone(),
-            verdict: payload.label.as_str().into(),
-            score: Some(f64::from(payload.confidence)),
+            verdict: payload.decision.label.as_str().into(),
+            score: Some(f64::from(payload.decision.confidence)),
             correlation_id: Some(payload.sub.clone()),
             detail: Some(
-                json!({
-                    "kind": payload.kind,
-                    "device_id": payload.device_id,
-                    "checks": payload.checks,
-                    "failure": result["failure"],
-                    "client_label": payload.client.label,
-                    "disagreement": result["disagreement"],
-                    "manifest_sha256": payload.manifest_sha256,
-                })
-                .to_string(),
+                serde_json::to_string(&AuditDetail::of(&payload))
+                    .map_err(|e| AppError::Internal(format!("audit serialisation: {e}")))?,
             ),
         })
         .await?;
-    Ok(Json(json!({"verdict": signed, "result": result})))
+    // The body's `result` is the signed bytes themselves, so it is the payload exactly.
+    let result = String::from_utf8(body)
+        .ok()
+        .and_then(|json| RawValue::from_string(json).ok())
+        .ok_or_else(|| AppError::Internal("verdict payload is not JSON text".into()))?;
+    Ok(Json(EvidenceAnswer {
+        verdict: signed,
+        result,
+    }))
 }
 
 /// Records the session's new status (online sessions only). A store failure here is logged,

@@ -7,7 +7,7 @@
 use liveproof::challenge::ChallengeAction;
 use liveproof::events::Label;
 use liveproof::verify::{
-    Checks, Disagreement, FramesReport, RecordingReport, VerdictLabel, VerifyFailure,
+    Checks, Decision, Disagreement, FramesReport, RecordingReport, VerifyFailure,
 };
 use serde::Serialize;
 
@@ -63,19 +63,42 @@ pub struct VerdictPayload {
     pub device_id: Option<String>,
     /// The script the server issued (or, for a kiosk, admitted under its policy).
     pub script: Vec<ChallengeAction>,
-    /// REAL (the server saw the script performed live in the recording), FAKE, or
-    /// PASSIVE_ONLY (no recording: the frames passed the passive rules; no challenge verified).
-    pub label: VerdictLabel,
-    /// Actions the server saw performed.
-    pub passed: Vec<ChallengeAction>,
-    pub confidence: f32,
-    pub pad_score: Option<f32>,
-    /// What the verdict asserts and who checked it.
-    pub checks: Checks,
-    pub failure: Option<VerifyFailure>,
+    /// The core's decision: `label` is REAL (the server saw the script performed live in the
+    /// recording), FAKE, or PASSIVE_ONLY (no recording: the frames passed the passive rules; no
+    /// challenge verified); `passed`, `confidence`, `pad_score`, `checks` (what the verdict
+    /// asserts and who checked it) and `failure`.
+    #[serde(flatten)]
+    pub decision: Decision,
     pub server: ServerSummary,
     pub client: ClientSummary,
     pub disagreement: Disagreement,
     /// Lower-case hex SHA-256 of the signed manifest bytes (the JWS payload).
     pub manifest_sha256: String,
+}
+
+/// The audit record's `detail` of a verdict: what an auditor needs beside the label and score
+/// (the whole payload stays with the relying party).
+#[derive(Debug, Serialize)]
+pub struct AuditDetail<'a> {
+    pub kind: EvidenceKind,
+    pub device_id: Option<&'a str>,
+    pub checks: &'a Checks,
+    pub failure: Option<&'a VerifyFailure>,
+    pub client_label: Label,
+    pub disagreement: &'a Disagreement,
+    pub manifest_sha256: &'a str,
+}
+
+impl<'a> AuditDetail<'a> {
+    pub fn of(p: &'a VerdictPayload) -> Self {
+        Self {
+            kind: p.kind,
+            device_id: p.device_id.as_deref(),
+            checks: &p.decision.checks,
+            failure: p.decision.failure.as_ref(),
+            client_label: p.client.label,
+            disagreement: &p.disagreement,
+            manifest_sha256: &p.manifest_sha256,
+        }
+    }
 }

@@ -9,18 +9,18 @@
 //! that is not a ZIP, or a ZIP without any image or video → 400. The body limit is
 //! `limits.batch_body_bytes` (256 MiB by default); the core's per-file limits apply inside.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Extension, Router};
+use axum::Router;
 use liveproof::batch::{run_batch_bytes, BatchLimits};
 use liveproof::report::ApiVersion;
 
-use crate::auth::{Authorized, BearerClaims, Liveness};
+use crate::auth::BearerClaims;
 use crate::error::AppError;
 use crate::middleware::RequestId;
 use crate::routes::liveness::{read_form, FormKind};
+use crate::routes::versioned;
 use crate::state::store::AuditEntry;
 use crate::state::AppState;
 
@@ -29,27 +29,9 @@ pub const V2_PATH: &str = "/v2/liveness/batch";
 
 pub fn router(body_limit: usize) -> Router<AppState> {
     Router::new()
-        .route(V1_PATH, post(v1))
-        .route(V2_PATH, post(v2))
+        .route(V1_PATH, versioned(run, ApiVersion::V1, V1_PATH))
+        .route(V2_PATH, versioned(run, ApiVersion::V2, V2_PATH))
         .layer(DefaultBodyLimit::max(body_limit))
-}
-
-async fn v1(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    caller: Authorized<Liveness>,
-    form: Multipart,
-) -> Result<Response, AppError> {
-    run(state, id, caller.claims, form, ApiVersion::V1, V1_PATH).await
-}
-
-async fn v2(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    caller: Authorized<Liveness>,
-    form: Multipart,
-) -> Result<Response, AppError> {
-    run(state, id, caller.claims, form, ApiVersion::V2, V2_PATH).await
 }
 
 async fn run(
@@ -58,7 +40,7 @@ async fn run(
     claims: BearerClaims,
     form: Multipart,
     version: ApiVersion,
-    route: &str,
+    route: &'static str,
 ) -> Result<Response, AppError> {
     let form = read_form(form, FormKind::Batch).await?;
     let Some(zip) = form.file else {

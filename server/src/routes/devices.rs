@@ -23,8 +23,7 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use liveproof::evidence::jws::b64;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::{Authorized, DevicesAdmin};
 use crate::clock::{now_ms, rfc3339};
@@ -106,12 +105,12 @@ async fn register(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, ITEM_PATH.replace("{id}", &device.id))],
-        Json(json!({
-            "device_id": device.id,
-            "public_key": b64(&device.public_key),
-            "label": device.label,
-            "created_at": rfc3339(device.created_ms),
-        })),
+        Json(DeviceRegistered {
+            public_key: b64(&device.public_key),
+            created_at: rfc3339(device.created_ms),
+            device_id: device.id,
+            label: device.label,
+        }),
     ))
 }
 
@@ -119,7 +118,7 @@ async fn revoke(
     State(state): State<AppState>,
     claims: Authorized<DevicesAdmin>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<DeviceRevoked>, AppError> {
     let Path(id) = path?;
     let unknown = || AppError::coded(StatusCode::NOT_FOUND, "unknown_device", "no such device");
     if id.is_empty() || id.len() > 128 {
@@ -136,11 +135,29 @@ async fn revoke(
         .await?
         .ok_or_else(unknown)?;
     tracing::info!(device = %device.id, by = %claims.subject, "device revoked");
-    Ok(Json(json!({
-        "device_id": device.id,
-        "revoked": true,
-        "revoked_at": device.revoked_ms.map(rfc3339),
-    })))
+    Ok(Json(DeviceRevoked {
+        device_id: device.id,
+        revoked: true,
+        revoked_at: device.revoked_ms.map(rfc3339),
+    }))
+}
+
+/// The 201 body of a registration.
+#[derive(Debug, Serialize)]
+pub struct DeviceRegistered {
+    pub device_id: String,
+    /// The Ed25519 public key, base64url.
+    pub public_key: String,
+    pub label: Option<String>,
+    pub created_at: String,
+}
+
+/// The body of a revocation.
+#[derive(Debug, Serialize)]
+pub struct DeviceRevoked {
+    pub device_id: String,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
 }
 
 #[cfg(test)]

@@ -27,15 +27,16 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use liveproof::challenge::ChallengeAction;
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
 use liveproof::verify::{bind, Issued};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
 use crate::evidence::{
-    declared_len, discard_rest, judge, read_items, read_token, unprocessable, Context,
+    answer_submission, judge, read_items, read_token, unprocessable, Context, EvidenceAnswer,
 };
 use crate::middleware::RequestId;
 use crate::state::AppState;
@@ -50,35 +51,42 @@ pub fn router(body_limit: usize) -> Router<AppState> {
         .route(POLICY_PATH, get(policy))
 }
 
-/// `{actions, count, timeout_ms, max_age_s}`: what a kiosk's script and bundles must follow.
-async fn policy(State(state): State<AppState>) -> Json<Value> {
+/// What a kiosk's script and bundles must follow (the body of `GET /v1/kiosk/policy`).
+#[derive(Debug, Serialize)]
+pub struct KioskPolicy {
+    pub actions: Vec<ChallengeAction>,
+    pub count: usize,
+    pub timeout_ms: f64,
+    pub max_age_s: u64,
+}
+
+async fn policy(State(state): State<AppState>) -> Json<KioskPolicy> {
     let k = &state.config.kiosk;
-    Json(json!({
-        "actions": k.script.actions,
-        "count": k.script.count,
-        "timeout_ms": k.script.timeout_ms,
-        "max_age_s": k.max_age_s,
-    }))
+    Json(KioskPolicy {
+        actions: k.script.actions.clone(),
+        count: k.script.count,
+        timeout_ms: k.script.timeout_ms,
+        max_age_s: k.max_age_s,
+    })
 }
 
 async fn submit(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
-    mut form: Multipart,
-) -> Result<Json<Value>, AppError> {
-    let answer = check_and_judge(&state, &request_id, &mut form).await;
-    if answer.is_err() {
-        discard_rest(&mut form, declared_len(&headers)).await;
-    }
-    answer
+    form: Multipart,
+) -> Result<Json<EvidenceAnswer>, AppError> {
+    answer_submission(&headers, form, async |form| {
+        check_and_judge(&state, &request_id, form).await
+    })
+    .await
 }
 
 async fn check_and_judge(
     state: &AppState,
     request_id: &str,
     form: &mut Multipart,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EvidenceAnswer>, AppError> {
     // The signed manifest first; no item is read before the device and the window are checked.
     let token = read_token(form).await?;
     let header = jws::peek_header(&token).map_err(EvidenceError::from)?;

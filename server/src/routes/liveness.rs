@@ -12,51 +12,27 @@
 //! - unknown fields are ignored (clients of the original service may send extras);
 //! - a field sent twice → 400; neither `image` nor `video` → 400.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use liveproof::check::{check_media, CheckParams};
 use liveproof::report::ApiVersion;
 
-use crate::auth::{Authorized, BearerClaims, Liveness};
+use crate::auth::BearerClaims;
 use crate::error::AppError;
 use crate::middleware::RequestId;
-use crate::routes::{decode_base64_image, read_bytes, read_text};
+use crate::routes::{decode_base64_image, read_bytes, read_text, versioned};
 use crate::state::store::AuditEntry;
 use crate::state::AppState;
 
+pub const V1_PATH: &str = "/liveness";
+pub const V2_PATH: &str = "/v2/liveness";
+
 pub fn router(body_limit: usize) -> Router<AppState> {
     Router::new()
-        .route("/liveness", post(v1))
-        .route("/v2/liveness", post(v2))
+        .route(V1_PATH, versioned(run, ApiVersion::V1, V1_PATH))
+        .route(V2_PATH, versioned(run, ApiVersion::V2, V2_PATH))
         .layer(DefaultBodyLimit::max(body_limit))
-}
-
-async fn v1(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    caller: Authorized<Liveness>,
-    form: Multipart,
-) -> Result<Response, AppError> {
-    run(state, id, caller.claims, form, ApiVersion::V1, "/liveness").await
-}
-
-async fn v2(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    caller: Authorized<Liveness>,
-    form: Multipart,
-) -> Result<Response, AppError> {
-    run(
-        state,
-        id,
-        caller.claims,
-        form,
-        ApiVersion::V2,
-        "/v2/liveness",
-    )
-    .await
 }
 
 /// The parsed multipart form (also the batch routes': `file` is theirs).
@@ -85,7 +61,7 @@ async fn run(
     claims: BearerClaims,
     form: Multipart,
     version: ApiVersion,
-    route: &str,
+    route: &'static str,
 ) -> Result<Response, AppError> {
     let mut form = read_form(form, FormKind::Single).await?;
     if form.image.is_none() && form.video.is_none() {
@@ -212,15 +188,13 @@ pub(crate) async fn read_form(mut mp: Multipart, kind: FormKind) -> Result<Liven
     Ok(f)
 }
 
-/// Range checks by the core; its message starts with the field's name.
+/// Range checks by the core, which names the field at fault.
 fn validate(p: &CheckParams) -> Result<(), AppError> {
-    p.validate().map_err(|e| {
-        let msg = match e {
-            liveproof::Error::InvalidArgument(m) => m,
-            other => other.to_string(),
-        };
-        let field = msg.split_whitespace().next().unwrap_or("body").to_owned();
-        AppError::invalid_field(field, msg)
+    p.validate().map_err(|e| match e {
+        liveproof::Error::InvalidArgument { field, message } => {
+            AppError::invalid_field(field, message)
+        }
+        other => other.into(),
     })
 }
 

@@ -13,10 +13,44 @@ pub mod verification;
 pub mod ws;
 pub mod ws_upgrade;
 
+use std::future::Future;
+
 use axum::extract::multipart::Field;
+use axum::extract::{Multipart, State};
+use axum::response::Response;
+use axum::routing::{post, MethodRouter};
+use axum::Extension;
 use base64::Engine as _;
+use liveproof::report::ApiVersion;
+
+use crate::auth::{Authorized, BearerClaims, Liveness};
+use crate::middleware::RequestId;
+use crate::state::AppState;
 
 use crate::error::AppError;
+
+/// `POST path` answering with `version`'s document through `run`: the v1 and v2 routes of
+/// the liveness and batch APIs differ only in the document they render.
+pub(crate) fn versioned<F, Fut>(
+    run: F,
+    version: ApiVersion,
+    path: &'static str,
+) -> MethodRouter<AppState>
+where
+    F: Fn(AppState, RequestId, BearerClaims, Multipart, ApiVersion, &'static str) -> Fut
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    Fut: Future<Output = Result<Response, AppError>> + Send + 'static,
+{
+    post(
+        move |State(state): State<AppState>,
+              Extension(id): Extension<RequestId>,
+              caller: Authorized<Liveness>,
+              form: Multipart| run(state, id, caller.claims, form, version, path),
+    )
+}
 
 /// A multipart part's bytes (the body limit bounds them), read chunk by chunk into one buffer
 /// (no second copy).

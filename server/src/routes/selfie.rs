@@ -31,8 +31,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use liveproof::attributes::EMOTIONS;
 use liveproof::{decode_image, FrameRecord, Stages};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::SelfieKey;
 use crate::error::AppError;
@@ -59,7 +58,7 @@ async fn handler(
     Extension(RequestId(request_id)): Extension<RequestId>,
     SelfieKey(key): SelfieKey,
     body: Result<Json<SelfieRequest>, JsonRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<SelfieResponse>, AppError> {
     let Json(req) = body?;
     let bytes = decode_base64_image(req.image.as_bytes())?;
     let engine = state.engine()?;
@@ -109,89 +108,199 @@ fn pct(p: f32) -> f64 {
     f64::from(p) * 100.0
 }
 
+/// The seed's 200 body: `{"entity": {"liveness", "face"}}`. Fields are declared in the
+/// document's key order; `None` is the document's `null`, never omitted.
+#[derive(Debug, Serialize)]
+pub struct SelfieResponse {
+    pub entity: Entity,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Entity {
+    pub liveness: SelfieLiveness,
+    pub face: SelfieFace,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SelfieLiveness {
+    pub liveness_check: bool,
+    /// 0–100; `null` without a face.
+    pub liveness_probability: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SelfieFace {
+    pub face_detected: bool,
+    pub message: &'static str,
+    pub multiface_detected: bool,
+    pub details: Option<Details>,
+    pub quality: Option<Quality>,
+    /// Detector score × 100.
+    pub confidence: Option<f64>,
+    pub bounding_box: Option<RatioBox>,
+}
+
+/// The face's attributes; an attribute without a model is `null`.
+#[derive(Debug, Serialize)]
+pub struct Details {
+    pub age_range: Option<AgeRange>,
+    pub smile: Option<Attribute<bool>>,
+    pub gender: Option<Attribute<&'static str>>,
+    pub eyeglasses: Option<Attribute<bool>>,
+    pub sunglasses: Option<Attribute<bool>>,
+    pub beard: Option<Attribute<bool>>,
+    pub mustache: Option<Attribute<bool>>,
+    pub eyes_open: Attribute<bool>,
+    pub mouth_open: Attribute<bool>,
+    pub emotions: Option<Vec<Emotion>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgeRange {
+    pub low: i64,
+    pub high: i64,
+}
+
+/// `{value, confidence}`; `confidence` is `null` for a geometry threshold (no classifier).
+#[derive(Debug, Serialize)]
+pub struct Attribute<T> {
+    pub value: T,
+    pub confidence: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Emotion {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Quality {
+    pub brightness: f64,
+    pub sharpness: f64,
+}
+
+/// A box as ratios of the image's width and height.
+#[derive(Debug, Serialize)]
+pub struct RatioBox {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub top: f64,
+}
+
 /// `{value, confidence}` of a binary probability.
-fn binary(p: f32) -> Value {
+fn binary(p: f32) -> Attribute<bool> {
     let value = p >= 0.5;
-    json!({"value": value, "confidence": pct(if value { p } else { 1.0 - p })})
+    Attribute {
+        value,
+        confidence: Some(pct(if value { p } else { 1.0 - p })),
+    }
+}
+
+/// A geometry threshold's answer: no classifier, so no confidence.
+fn geometric(value: bool) -> Attribute<bool> {
+    Attribute {
+        value,
+        confidence: None,
+    }
 }
 
 /// The seed's `entity` document for one analysed still.
-pub fn entity(r: &FrameRecord) -> Value {
+pub fn entity(r: &FrameRecord) -> SelfieResponse {
     let Some(face) = &r.face else {
-        return json!({"entity": {
-            "liveness": {"liveness_check": false, "liveness_probability": null},
-            "face": {
-                "face_detected": false,
-                "message": "no face detected",
-                "multiface_detected": false,
-                "details": null,
-                "quality": null,
-                "confidence": null,
-                "bounding_box": null
-            }
-        }});
+        return SelfieResponse {
+            entity: Entity {
+                liveness: SelfieLiveness {
+                    liveness_check: false,
+                    liveness_probability: None,
+                },
+                face: SelfieFace {
+                    face_detected: false,
+                    message: "no face detected",
+                    multiface_detected: false,
+                    details: None,
+                    quality: None,
+                    confidence: None,
+                    bounding_box: None,
+                },
+            },
+        };
     };
     let probability = face.pad.map(|p| pct(p.real));
-    let age_range = face.age_gender.map(|a| {
-        json!({
-            "low": (a.age - a.age_std).floor().max(0.0) as i64,
-            "high": (a.age + a.age_std).ceil().max(0.0) as i64,
-        })
+    let age_range = face.age_gender.map(|a| AgeRange {
+        low: (a.age - a.age_std).floor().max(0.0) as i64,
+        high: (a.age + a.age_std).ceil().max(0.0) as i64,
     });
     let gender = face.age_gender.map(|a| {
         let male = a.male_probability >= 0.5;
-        json!({
-            "value": if male { "Male" } else { "Female" },
-            "confidence": pct(if male { a.male_probability } else { 1.0 - a.male_probability }),
-        })
+        Attribute {
+            value: if male { "Male" } else { "Female" },
+            confidence: Some(pct(if male {
+                a.male_probability
+            } else {
+                1.0 - a.male_probability
+            })),
+        }
     });
     let smile = face.emotions.map(|e| binary(e.happy()));
     let emotions = face.emotions.map(|e| {
         let mut list: Vec<(&str, f32)> = SELFIE_EMOTION_TYPES.into_iter().zip(e.0).collect();
         list.sort_by(|a, b| b.1.total_cmp(&a.1));
         list.into_iter()
-            .map(|(t, p)| json!({"type": t, "confidence": pct(p)}))
-            .collect::<Vec<_>>()
+            .map(|(kind, p)| Emotion {
+                kind,
+                confidence: pct(p),
+            })
+            .collect()
     });
     let l = &face.landmarks;
     let q = &face.quality;
     let v = q.sharpness.max(0.0);
     let (w, h) = (r.width as f32, r.height as f32);
     let b = face.detection.bbox.clamp_to(w, h);
-    json!({"entity": {
-        "liveness": {
-            "liveness_check": probability.is_some_and(|p| p > 50.0),
-            "liveness_probability": probability,
+    let several = r.faces.len() > 1;
+    SelfieResponse {
+        entity: Entity {
+            liveness: SelfieLiveness {
+                liveness_check: probability.is_some_and(|p| p > 50.0),
+                liveness_probability: probability,
+            },
+            face: SelfieFace {
+                face_detected: true,
+                message: if several {
+                    "multiple faces detected"
+                } else {
+                    "face detected"
+                },
+                multiface_detected: several,
+                details: Some(Details {
+                    age_range,
+                    smile,
+                    gender,
+                    eyeglasses: None,
+                    sunglasses: None,
+                    beard: None,
+                    mustache: None,
+                    eyes_open: geometric(l.ear_mean() >= EYES_OPEN_EAR),
+                    mouth_open: geometric(l.mouth.mar >= MOUTH_OPEN_MAR),
+                    emotions,
+                }),
+                quality: Some(Quality {
+                    brightness: f64::from(q.brightness.clamp(0.0, 100.0)),
+                    sharpness: f64::from(100.0 * v / (v + SHARPNESS_HALF)),
+                }),
+                confidence: Some(pct(face.detection.score)),
+                bounding_box: Some(RatioBox {
+                    width: f64::from(b.width() / w),
+                    height: f64::from(b.height() / h),
+                    left: f64::from(b.x1 / w),
+                    top: f64::from(b.y1 / h),
+                }),
+            },
         },
-        "face": {
-            "face_detected": true,
-            "message": if r.faces.len() > 1 { "multiple faces detected" } else { "face detected" },
-            "multiface_detected": r.faces.len() > 1,
-            "details": {
-                "age_range": age_range,
-                "smile": smile,
-                "gender": gender,
-                "eyeglasses": null,
-                "sunglasses": null,
-                "beard": null,
-                "mustache": null,
-                "eyes_open": {"value": l.ear_mean() >= EYES_OPEN_EAR, "confidence": null},
-                "mouth_open": {"value": l.mouth.mar >= MOUTH_OPEN_MAR, "confidence": null},
-                "emotions": emotions,
-            },
-            "quality": {
-                "brightness": f64::from(q.brightness.clamp(0.0, 100.0)),
-                "sharpness": f64::from(100.0 * v / (v + SHARPNESS_HALF)),
-            },
-            "confidence": pct(face.detection.score),
-            "bounding_box": {
-                "width": f64::from(b.width() / w),
-                "height": f64::from(b.height() / h),
-                "left": f64::from(b.x1 / w),
-                "top": f64::from(b.y1 / h),
-            }
-        }
-    }})
+    }
 }
 
 /// The selfie contract's emotion types, in the core's [`EMOTIONS`] order (angry, disgust,

@@ -33,13 +33,14 @@ use axum::{Extension, Json, Router};
 use liveproof::challenge::{ChallengeAction, PolicyError, ScriptPolicy, ScriptRequest};
 use liveproof::evidence::{jws, verify_bundle, Alg, VerifyKey};
 use liveproof::verify::{bind, Issued};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::auth::SessionCreator;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
 use crate::evidence::verdict::EvidenceKind;
-use crate::evidence::{declared_len, discard_rest, judge, read_items, read_token, Context};
+use crate::evidence::{answer_submission, judge, read_items, read_token, Context, EvidenceAnswer};
 use crate::middleware::RequestId;
 use crate::random::token;
 use crate::state::store::{SessionRecord, SessionStatus};
@@ -143,6 +144,22 @@ fn policy_for(
     }
 }
 
+/// The 201 body of `POST /v1/sessions`.
+#[derive(Debug, Serialize)]
+pub struct SessionCreated {
+    pub session_id: String,
+    pub nonce: String,
+    /// The HS256 key the SDK signs this session's evidence with, base64url.
+    pub session_key: String,
+    pub alg: &'static str,
+    /// The script, authoritative (drawn by the core from the nonce).
+    pub challenges: Vec<ChallengeAction>,
+    pub timeout_ms: f64,
+    pub expires_at: String,
+    pub expires_in: u64,
+    pub evidence_url: String,
+}
+
 async fn create(
     State(state): State<AppState>,
     creator: SessionCreator,
@@ -174,17 +191,17 @@ async fn create(
     };
     state.store.create_session(&session).await?;
     tracing::info!(session = %session.id, principal = %session.principal, script = ?session.script, "session created");
-    let body = json!({
-        "session_id": session.id,
-        "nonce": session.nonce,
-        "session_key": jws::b64(&session.key),
-        "alg": "HS256",
-        "challenges": session.script,
-        "timeout_ms": session.timeout_ms,
-        "expires_at": rfc3339(session.expires_ms),
-        "expires_in": state.config.sessions.ttl_s,
-        "evidence_url": EVIDENCE_PATH.replace("{id}", &session.id),
-    });
+    let body = SessionCreated {
+        session_key: jws::b64(&session.key),
+        alg: "HS256",
+        timeout_ms: session.timeout_ms,
+        expires_at: rfc3339(session.expires_ms),
+        expires_in: state.config.sessions.ttl_s,
+        evidence_url: EVIDENCE_PATH.replace("{id}", &session.id),
+        session_id: session.id,
+        nonce: session.nonce,
+        challenges: session.script,
+    };
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
@@ -197,13 +214,12 @@ async fn submit(
     Extension(RequestId(request_id)): Extension<RequestId>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    mut form: Multipart,
-) -> Result<Json<Value>, AppError> {
-    let answer = check_and_judge(&state, &request_id, path, &mut form).await;
-    if answer.is_err() {
-        discard_rest(&mut form, declared_len(&headers)).await;
-    }
-    answer
+    form: Multipart,
+) -> Result<Json<EvidenceAnswer>, AppError> {
+    answer_submission(&headers, form, async |form| {
+        check_and_judge(&state, &request_id, path, form).await
+    })
+    .await
 }
 
 async fn check_and_judge(
@@ -211,7 +227,7 @@ async fn check_and_judge(
     request_id: &str,
     path: Result<Path<String>, PathRejection>,
     form: &mut Multipart,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EvidenceAnswer>, AppError> {
     let Path(id) = path?;
     // The signed manifest first; no item is read before it is checked against the session.
     let token = read_token(form).await?;

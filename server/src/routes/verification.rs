@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use liveproof::{decode_image, FrameRecord, ImageLimits, Stages};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::auth::VerificationKey;
 use crate::error::AppError;
@@ -47,7 +47,7 @@ async fn handler(
     Extension(RequestId(request_id)): Extension<RequestId>,
     VerificationKey(key): VerificationKey,
     mut form: Multipart,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<VerificationResponse>, AppError> {
     let mut selfie = None;
     let mut threshold = None;
     while let Some(field) = form.next_field().await? {
@@ -111,29 +111,84 @@ async fn handler(
             detail: None,
         })
         .await?;
-    let face = record.face.as_ref().map_or_else(
-        || json!({"detected": false, "multiple_faces": false, "confidence": null, "bounding_box": null}),
-        |f| {
-            let b = f.detection.bbox.clamp_to(record.width as f32, record.height as f32);
-            json!({
-                "detected": true,
-                "multiple_faces": record.faces.len() > 1,
-                "confidence": f64::from(f.detection.score),
-                "bounding_box": {
-                    "x": b.x1.round() as i64,
-                    "y": b.y1.round() as i64,
-                    "width": b.width().round() as i64,
-                    "height": b.height().round() as i64,
-                }
-            })
+    let face = match &record.face {
+        None => VerificationFace {
+            detected: false,
+            multiple_faces: false,
+            confidence: None,
+            bounding_box: None,
         },
-    );
-    Ok(Json(json!({
-        "request_id": request_id,
-        "liveness": {"score": score, "threshold": threshold, "is_live": is_live},
-        "face": face,
-        "image": {"width": record.width, "height": record.height},
-    })))
+        Some(f) => {
+            let b = f
+                .detection
+                .bbox
+                .clamp_to(record.width as f32, record.height as f32);
+            VerificationFace {
+                detected: true,
+                multiple_faces: record.faces.len() > 1,
+                confidence: Some(f64::from(f.detection.score)),
+                bounding_box: Some(PixelBox {
+                    x: b.x1.round() as i64,
+                    y: b.y1.round() as i64,
+                    width: b.width().round() as i64,
+                    height: b.height().round() as i64,
+                }),
+            }
+        }
+    };
+    Ok(Json(VerificationResponse {
+        request_id,
+        liveness: VerificationLiveness {
+            score,
+            threshold,
+            is_live,
+        },
+        face,
+        image: ImageSize {
+            width: record.width,
+            height: record.height,
+        },
+    }))
+}
+
+/// The 200 body (ours: the seed does not show one), in the module doc's key order.
+#[derive(Debug, Serialize)]
+pub struct VerificationResponse {
+    pub request_id: String,
+    pub liveness: VerificationLiveness,
+    pub face: VerificationFace,
+    pub image: ImageSize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerificationLiveness {
+    /// Anti-spoofing real probability, 0–1; `null` without a face.
+    pub score: Option<f64>,
+    pub threshold: f64,
+    pub is_live: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerificationFace {
+    pub detected: bool,
+    pub multiple_faces: bool,
+    pub confidence: Option<f64>,
+    pub bounding_box: Option<PixelBox>,
+}
+
+/// A box in image pixels.
+#[derive(Debug, Serialize)]
+pub struct PixelBox {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImageSize {
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Size errors restated with the seed's rule.

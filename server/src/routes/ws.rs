@@ -94,12 +94,22 @@ async fn ticket(
     Ok((
         axum::http::StatusCode::CREATED,
         [(axum::http::header::CACHE_CONTROL, "no-store")],
-        axum::Json(serde_json::json!({
-            "ticket": ticket,
-            "expires_in": WS_TICKET_TTL_S,
-            "url": format!("{PATH}?ticket={ticket}"),
-        })),
+        axum::Json(WsTicket {
+            url: format!("{PATH}?ticket={ticket}"),
+            ticket,
+            expires_in: WS_TICKET_TTL_S,
+        }),
     ))
+}
+
+/// The 201 body of `POST /v1/ws-tickets`.
+#[derive(Debug, serde::Serialize)]
+pub struct WsTicket {
+    /// A short-lived signed ticket for one WebSocket connection.
+    pub ticket: String,
+    pub expires_in: u64,
+    /// The WebSocket path with the ticket as its query.
+    pub url: String,
 }
 
 async fn upgrade(
@@ -133,6 +143,15 @@ struct Violation {
     close: u16,
     code: &'static str,
     message: String,
+}
+
+/// The message sent before closing on a violation: `{"type": "error", "code", "message"}`.
+#[derive(Debug, serde::Serialize)]
+struct ErrorMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    code: &'static str,
+    message: &'a str,
 }
 
 fn violation(close: u16, code: &'static str, message: impl Into<String>) -> Violation {
@@ -518,13 +537,13 @@ impl Connection {
             frames = live.as_ref().map_or(0, |l| l.frames),
             "websocket session refused input"
         );
-        let msg = serde_json::json!({"type": "error", "code": v.code, "message": v.message});
-        if self
-            .socket
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .is_ok()
-        {
+        let msg = ErrorMessage {
+            kind: "error",
+            code: v.code,
+            message: &v.message,
+        };
+        let msg = serde_json::to_string(&msg).unwrap_or_default();
+        if self.socket.send(Message::Text(msg.into())).await.is_ok() {
             self.close(v.close, v.code).await;
         }
     }

@@ -10,6 +10,7 @@ mod batch;
 mod bundles;
 mod common;
 mod connections;
+mod contracts;
 mod evidence;
 mod kiosk;
 mod liveness;

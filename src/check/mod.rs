@@ -3,14 +3,24 @@
 //! `max_frames_to_analyze`, `facematch_frames`, `facematch_threshold`).
 //!
 //! The video side is a [`VideoAnalyzer`] fed with decoded frames, so it is the same code
-//! whether frames come from FFmpeg (native), an evidence bundle or a browser.
+//! whether frames come from FFmpeg (native), an evidence bundle or a browser. Decoding
+//! uploaded bytes is `media.rs` (native only); the still-versus-video comparison is
+//! `facematch.rs`.
+
+mod facematch;
+#[cfg(not(target_family = "wasm"))]
+mod media;
+
+pub use facematch::{facematch, spread, FacematchCheck};
+#[cfg(not(target_family = "wasm"))]
+pub use media::{check_media, check_video_bytes, MediaLimits};
 
 use serde::{Deserialize, Serialize};
 
 use crate::challenge::{
     robust_mean, ActionDetector, ActionThresholds, Baseline, ChallengeAction, Sample,
 };
-use crate::embed::{cosine, Embedding};
+
 use crate::error::{Error, Result};
 use crate::frame::FrameRef;
 use crate::pipeline::{Engine, FrameRecord, Stages, Tracker};
@@ -50,36 +60,51 @@ impl Default for CheckParams {
 impl CheckParams {
     /// Rejects out-of-range values with a message naming the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidArgument(m));
+        let bad = |field: &'static str, m: String| Err(Error::invalid(field, m));
         if !(1..=100).contains(&self.facematch_frames) {
-            return bad(format!(
-                "facematch_frames must be 1..=100, got {}",
-                self.facematch_frames
-            ));
+            return bad(
+                "facematch_frames",
+                format!(
+                    "facematch_frames must be 1..=100, got {}",
+                    self.facematch_frames
+                ),
+            );
         }
         if !(0.0..=1.0).contains(&self.facematch_threshold) {
-            return bad(format!(
-                "facematch_threshold must be in [0, 1], got {}",
-                self.facematch_threshold
-            ));
+            return bad(
+                "facematch_threshold",
+                format!(
+                    "facematch_threshold must be in [0, 1], got {}",
+                    self.facematch_threshold
+                ),
+            );
         }
         if !(1..=10_000).contains(&self.frame_sampling_rate) {
-            return bad(format!(
-                "frame_sampling_rate must be 1..=10000, got {}",
-                self.frame_sampling_rate
-            ));
+            return bad(
+                "frame_sampling_rate",
+                format!(
+                    "frame_sampling_rate must be 1..=10000, got {}",
+                    self.frame_sampling_rate
+                ),
+            );
         }
         if !(1..=300).contains(&self.max_frames_to_analyze) {
-            return bad(format!(
-                "max_frames_to_analyze must be 1..=300, got {}",
-                self.max_frames_to_analyze
-            ));
+            return bad(
+                "max_frames_to_analyze",
+                format!(
+                    "max_frames_to_analyze must be 1..=300, got {}",
+                    self.max_frames_to_analyze
+                ),
+            );
         }
         if !(-1.0..=1.0).contains(&self.match_similarity) {
-            return bad(format!(
-                "match_similarity must be in [-1, 1], got {}",
-                self.match_similarity
-            ));
+            return bad(
+                "match_similarity",
+                format!(
+                    "match_similarity must be in [-1, 1], got {}",
+                    self.match_similarity
+                ),
+            );
         }
         Ok(())
     }
@@ -126,16 +151,6 @@ pub enum VideoMode {
     /// Still + video, legacy path (`enhanced_detection=False`): the video must also show a
     /// blink to be judged real.
     Legacy,
-}
-
-/// Still-versus-video face match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FacematchCheck {
-    pub similarities: Vec<f32>,
-    pub matched: usize,
-    pub result: bool,
-    /// Mean cosine similarity (negatives as 0) as a percentage.
-    pub confidence: f32,
 }
 
 /// Everything the v1 / v2 documents report.
@@ -282,120 +297,6 @@ impl<'e> VideoAnalyzer<'e> {
     }
 }
 
-/// Limits on untrusted media.
-#[cfg(not(target_family = "wasm"))]
-#[derive(Debug, Clone, Default)]
-pub struct MediaLimits {
-    pub image: crate::frame::ImageLimits,
-    pub video: crate::video::VideoLimits,
-}
-
-/// Decodes and checks a still and/or a video (any of the three input modes).
-#[cfg(not(target_family = "wasm"))]
-pub fn check_media(
-    engine: &Engine,
-    image: Option<&[u8]>,
-    video: Option<&[u8]>,
-    params: &CheckParams,
-    limits: &MediaLimits,
-) -> Result<CheckOutcome> {
-    params.validate()?;
-    if image.is_none() && video.is_none() {
-        return Err(Error::EmptyInput("send an image, a video, or both"));
-    }
-    let image = match image {
-        Some(bytes) => Some(check_image(
-            engine,
-            &crate::frame::decode_image(bytes, &limits.image)?.as_ref(),
-        )?),
-        None => None,
-    };
-    let video = match video {
-        Some(bytes) => {
-            let mode = match (&image, params.enhanced_detection) {
-                (None, _) => VideoMode::VideoOnly,
-                (Some(_), true) => VideoMode::Enhanced,
-                (Some(_), false) => VideoMode::Legacy,
-            };
-            Some(check_video_bytes(
-                engine,
-                bytes,
-                params,
-                mode,
-                image.is_some(),
-                &limits.video,
-            )?)
-        }
-        None => None,
-    };
-    let facematch = match (&image, &video) {
-        (Some(i), Some(v)) => Some(
-            match i.record.face.as_ref().and_then(|f| f.embedding.as_ref()) {
-                Some(still) => facematch(still, &v.frames, params),
-                None => FacematchCheck {
-                    similarities: vec![],
-                    matched: 0,
-                    result: false,
-                    confidence: 0.0,
-                },
-            },
-        ),
-        _ => None,
-    };
-    Ok(CheckOutcome {
-        params: params.clone(),
-        image,
-        video,
-        facematch,
-    })
-}
-
-/// Decodes a video and runs the [`VideoAnalyzer`] over it, stopping once it has every frame it
-/// wants.
-#[cfg(not(target_family = "wasm"))]
-pub fn check_video_bytes(
-    engine: &Engine,
-    bytes: &[u8],
-    params: &CheckParams,
-    mode: VideoMode,
-    embed: bool,
-    limits: &crate::video::VideoLimits,
-) -> Result<VideoCheck> {
-    use std::cell::RefCell;
-    use std::ops::ControlFlow;
-
-    let mut reader = crate::video::VideoReader::from_bytes(bytes, limits)?;
-    let info = reader.info().clone();
-    let analyzer = RefCell::new(VideoAnalyzer::new(engine, params, info.fps, mode, embed));
-    let mut failure = None;
-    let mut stopped_early = false;
-    let decoded = reader.read_frames(
-        |index, _| analyzer.borrow().wants(index),
-        |vf| {
-            let frame = crate::frame::Frame::from(vf.image);
-            let mut a = analyzer.borrow_mut();
-            if let Err(e) = a.push(vf.index, vf.t_ms, &frame.as_ref()) {
-                failure = Some(e);
-                return ControlFlow::Break(());
-            }
-            if a.is_satisfied() {
-                stopped_early = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        },
-    )?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let total = if stopped_early {
-        info.total_frames
-    } else {
-        Some(decoded)
-    };
-    analyzer.into_inner().finish(total)
-}
-
 /// Whether the eyes close and reopen anywhere in the samples (baseline: the clip's median EAR).
 pub fn detect_blink(samples: &[Sample]) -> Option<bool> {
     let baseline = Baseline::from_samples(samples)?;
@@ -407,76 +308,9 @@ pub fn detect_blink(samples: &[Sample]) -> Option<bool> {
     Some(samples.iter().any(|s| d.push(s)))
 }
 
-/// Compares the still's face with `facematch_frames` evenly spaced analysed video frames,
-/// preferring frames where the face is frontal (turned faces embed poorly).
-pub fn facematch(
-    still: &Embedding,
-    frames: &[FrameRecord],
-    params: &CheckParams,
-) -> FacematchCheck {
-    let with_embedding = |frontal_only: bool| -> Vec<&Embedding> {
-        frames
-            .iter()
-            .filter(|r| {
-                !frontal_only || !r.guidance.contains(&crate::quality::Guidance::FaceTurned)
-            })
-            .filter_map(|r| r.face.as_ref()?.embedding.as_ref())
-            .collect()
-    };
-    let wanted = params.facematch_frames as usize;
-    let frontal = with_embedding(true);
-    let embedded = if frontal.len() >= wanted {
-        frontal
-    } else {
-        with_embedding(false)
-    };
-    let similarities: Vec<f32> = spread(embedded.len(), wanted)
-        .into_iter()
-        .map(|i| cosine(still, embedded[i]))
-        .collect();
-    let matched = similarities
-        .iter()
-        .filter(|s| **s >= params.match_similarity)
-        .count();
-    let tested = similarities.len();
-    let result = tested > 0 && matched as f32 / tested as f32 >= params.facematch_threshold;
-    let confidence = if tested == 0 {
-        0.0
-    } else {
-        similarities.iter().map(|s| s.max(0.0)).sum::<f32>() / tested as f32 * 100.0
-    };
-    FacematchCheck {
-        similarities,
-        matched,
-        result,
-        confidence,
-    }
-}
-
-/// Picks `n` evenly spaced indices out of `len`.
-pub fn spread(len: usize, n: usize) -> Vec<usize> {
-    if len == 0 || n == 0 {
-        return Vec::new();
-    }
-    if n >= len {
-        return (0..len).collect();
-    }
-    (0..n)
-        .map(|i| (i * len + len / 2) / n)
-        .map(|i| i.min(len - 1))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spread_is_even_and_bounded() {
-        assert_eq!(spread(20, 3), vec![3, 10, 16]);
-        assert_eq!(spread(2, 3), vec![0, 1]);
-        assert!(spread(0, 3).is_empty());
-    }
 
     #[test]
     fn params_defaults_match_the_documents_and_validate() {
