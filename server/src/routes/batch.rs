@@ -9,7 +9,7 @@
 //! that is not a ZIP, or a ZIP without any image or video → 400. The body limit is
 //! `limits.batch_body_bytes` (256 MiB by default); the core's per-file limits apply inside.
 
-use axum::extract::{DefaultBodyLimit, Multipart};
+use axum::extract::Multipart;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -28,10 +28,7 @@ pub const V1_PATH: &str = "/liveness/batch";
 pub const V2_PATH: &str = "/v2/liveness/batch";
 
 pub fn router(body_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route(V1_PATH, versioned(run, ApiVersion::V1, V1_PATH))
-        .route(V2_PATH, versioned(run, ApiVersion::V2, V2_PATH))
-        .layer(DefaultBodyLimit::max(body_limit))
+    versioned(run, [V1_PATH, V2_PATH], body_limit)
 }
 
 async fn run(

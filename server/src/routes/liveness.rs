@@ -12,7 +12,7 @@
 //! - unknown fields are ignored (clients of the original service may send extras);
 //! - a field sent twice → 400; neither `image` nor `video` → 400.
 
-use axum::extract::{DefaultBodyLimit, Multipart};
+use axum::extract::Multipart;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use liveproof::check::{check_media, CheckParams};
@@ -29,10 +29,7 @@ pub const V1_PATH: &str = "/liveness";
 pub const V2_PATH: &str = "/v2/liveness";
 
 pub fn router(body_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route(V1_PATH, versioned(run, ApiVersion::V1, V1_PATH))
-        .route(V2_PATH, versioned(run, ApiVersion::V2, V2_PATH))
-        .layer(DefaultBodyLimit::max(body_limit))
+    versioned(run, [V1_PATH, V2_PATH], body_limit)
 }
 
 /// The parsed multipart form (also the batch routes': `file` is theirs).

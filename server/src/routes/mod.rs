@@ -16,10 +16,10 @@ pub mod ws_upgrade;
 use std::future::Future;
 
 use axum::extract::multipart::Field;
-use axum::extract::{Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
-use axum::Extension;
+use axum::{Extension, Router};
 use base64::Engine as _;
 use liveproof::report::ApiVersion;
 
@@ -29,13 +29,13 @@ use crate::state::AppState;
 
 use crate::error::AppError;
 
-/// `POST path` answering with `version`'s document through `run`: the v1 and v2 routes of
-/// the liveness and batch APIs differ only in the document they render.
+/// The v1 and v2 routes of an API (`POST v1_path`, `POST v2_path`) over one `run`: they
+/// differ only in the document they render.
 pub(crate) fn versioned<F, Fut>(
     run: F,
-    version: ApiVersion,
-    path: &'static str,
-) -> MethodRouter<AppState>
+    [v1_path, v2_path]: [&'static str; 2],
+    body_limit: usize,
+) -> Router<AppState>
 where
     F: Fn(AppState, RequestId, BearerClaims, Multipart, ApiVersion, &'static str) -> Fut
         + Clone
@@ -44,12 +44,19 @@ where
         + 'static,
     Fut: Future<Output = Result<Response, AppError>> + Send + 'static,
 {
-    post(
-        move |State(state): State<AppState>,
-              Extension(id): Extension<RequestId>,
-              caller: Authorized<Liveness>,
-              form: Multipart| run(state, id, caller.claims, form, version, path),
-    )
+    let route = |version: ApiVersion, path: &'static str| -> MethodRouter<AppState> {
+        let run = run.clone();
+        post(
+            move |State(state): State<AppState>,
+                  Extension(id): Extension<RequestId>,
+                  caller: Authorized<Liveness>,
+                  form: Multipart| run(state, id, caller.claims, form, version, path),
+        )
+    };
+    Router::new()
+        .route(v1_path, route(ApiVersion::V1, v1_path))
+        .route(v2_path, route(ApiVersion::V2, v2_path))
+        .layer(DefaultBodyLimit::max(body_limit))
 }
 
 /// A multipart part's bytes (the body limit bounds them), read chunk by chunk into one buffer
