@@ -95,11 +95,13 @@ export async function playing(video) {
 }
 
 /**
- * Calls `onFrame(tMs)` once per new video frame until the returned stop function is called.
- * `tMs` is on the `performance.now()` clock (one clock for every frame: the session ignores a
- * frame stamped earlier than the previous one).
+ * Calls `onFrame(tMs, metadata)` once per new video frame until the returned stop function is
+ * called. `tMs` is on the `performance.now()` clock (one clock for every frame: the session
+ * ignores a frame stamped earlier than the previous one); `metadata` is the
+ * `requestVideoFrameCallback` metadata (`captureTime`, `expectedDisplayTime`, …), or null
+ * with the `requestAnimationFrame` fallback.
  * @param {HTMLVideoElement} video
- * @param {(tMs: number) => void} onFrame
+ * @param {(tMs: number, metadata: any) => void} onFrame
  * @returns {() => void} stop
  */
 export function frameClock(video, onFrame) {
@@ -108,8 +110,8 @@ export function frameClock(video, onFrame) {
   let handle = 0;
   const rvfc = typeof video.requestVideoFrameCallback === 'function';
   let lastTime = -1;
-  /** @param {number} now */
-  const tick = (now) => {
+  /** @param {number} now @param {any} [metadata] */
+  const tick = (now, metadata) => {
     if (!active) return;
     handle = rvfc ? video.requestVideoFrameCallback(tick) : requestAnimationFrame(tick);
     if (!rvfc) {
@@ -118,7 +120,7 @@ export function frameClock(video, onFrame) {
       lastTime = video.currentTime;
     }
     if (video.readyState < 2 || video.videoWidth === 0) return;
-    onFrame(now);
+    onFrame(now, rvfc ? metadata ?? null : null);
   };
   handle = rvfc ? video.requestVideoFrameCallback(tick) : requestAnimationFrame(tick);
   return () => {

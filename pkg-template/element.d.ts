@@ -3,11 +3,14 @@
  * defines the element.
  *
  * Attributes (all optional): `challenges` (comma-separated action pool), `count`, `seed`,
- * `base-url`, `detect-every`, `no-smile`, `longer-timeouts`, `lang` (`en`, `de`, `fr`, `es`;
- * otherwise English), `autostart` (start when connected; the browser still asks for the
- * camera). Events (bubbling, composed, `detail` = the core's message): `phase`,
- * `frame_result`, `challenge_start`, `challenge_result`, `final_result`, `guidance`, plus
- * `error` (`detail`: a LivenessError).
+ * `base-url`, `detect-every`, `no-smile`, `longer-timeouts`, `no-flash` (option `light: false`:
+ * a server session must then be created with `{"light": false}`), `lang` (`en`, `de`, `fr`,
+ * `es`; otherwise English), `autostart` (start when connected; the browser still asks for the
+ * camera). With a server session that has a screen-light sequence, the element paints each
+ * colour around the face oval while it records. Events (bubbling, composed, `detail` = the
+ * core's message): `phase`, `frame_result`, `challenge_start`, `challenge_result`,
+ * `final_result`, `guidance`, plus `light` (`detail`: `{index, colour, t_ms}`) and `error`
+ * (`detail`: a LivenessError).
  */
 import type {
   Liveness,
@@ -16,14 +19,16 @@ import type {
   ServerSession,
   CoreEventMap,
   LiveproofStrings,
+  LightEventDetail,
 } from './index.js';
 
 export type { LiveproofStrings } from './index.js';
 /** Built-in strings by language (the same object as `liveproof`'s `STRINGS`). */
 export { STRINGS } from './index.js';
 
-/** Events of `<liveproof-check>`: the core events, and `error`. */
+/** Events of `<liveproof-check>`: the core events, `light` and `error`. */
 export interface LiveproofCheckEventMap extends HTMLElementEventMap, CoreEventMap {
+  light: CustomEvent<LightEventDetail>;
   error: CustomEvent<LivenessError> & ErrorEvent;
 }
 

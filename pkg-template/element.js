@@ -18,10 +18,11 @@
 
 import { Liveness, CORE_EVENTS, LivenessError } from './index.js';
 import { stringsFor } from './strings.js';
+import { cssColour } from './light.js';
 
 export { STRINGS } from './strings.js';
 
-const ATTRIBUTES = ['challenges', 'count', 'seed', 'base-url', 'detect-every', 'no-smile', 'longer-timeouts', 'lang'];
+const ATTRIBUTES = ['challenges', 'count', 'seed', 'base-url', 'detect-every', 'no-smile', 'longer-timeouts', 'no-flash', 'lang'];
 
 /** The element's styles: a constructed stylesheet, so a strict Content-Security-Policy (no inline
  * styles) need not relax `style-src` for it. */
@@ -32,6 +33,10 @@ const CSS = `
   .stage video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; transform: scaleX(-1); }
   svg { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
   .mask { fill: rgba(0, 0, 0, 0.55); }
+  /* The screen-light challenge: the screen lights the face, so the colour fills everything
+     around the face oval (.mask's fill, set through the CSSOM, which a strict CSP allows); the
+     prompt keeps a solid backing to stay readable on light colours. */
+  .stage[data-light="on"] .prompt { background: rgba(0, 0, 0, 0.7); }
   .oval { fill: none; stroke: #fff; stroke-width: 1.2; transition: stroke 0.2s; }
   .stage[data-state="warn"] .oval { stroke: #f5b400; }
   .stage[data-state="ok"] .oval { stroke: #35c46a; }
@@ -196,6 +201,7 @@ export class LiveproofCheck extends HTMLElement {
     if (base !== null) o.baseUrl = base;
     const every = int(this.getAttribute('detect-every'));
     if (every !== undefined) o.detectEvery = every;
+    if (this.hasAttribute('no-flash')) o.light = false;
     if (this.#session) o.session = this.#session;
     return o;
   }
@@ -225,6 +231,12 @@ export class LiveproofCheck extends HTMLElement {
       }));
     }
     this.#unsubscribe.push(lv.on('frame', (detail) => this.#onFrame(detail)));
+    // Painted inside the animation frame that sets the colour: on screen in the next frame,
+    // the onset the evidence records.
+    this.#unsubscribe.push(lv.on('light', (detail) => {
+      this.#paintLight(detail.colour);
+      this.dispatchEvent(new CustomEvent('light', { detail, bubbles: true, composed: true }));
+    }));
     this.#unsubscribe.push(lv.on('error', (err) => this.dispatchEvent(new CustomEvent('error', { detail: err, bubbles: true, composed: true }))));
   }
 
@@ -311,6 +323,8 @@ export class LiveproofCheck extends HTMLElement {
         this.#announce(s[d.reason] ?? d.message);
         break;
       case 'final_result':
+        // A light sequence still playing goes on (the recording runs until it ends).
+        if (!this.#lv?.light?.current) this.#paintLight(null);
         this.#phase = 'done';
         this.#current = null;
         this.#stage().dataset.state = d.label === 'REAL' ? 'real' : 'fake';
@@ -330,10 +344,30 @@ export class LiveproofCheck extends HTMLElement {
     if (g !== this.#shownGuidance) {
       this.#shownGuidance = g;
       const s = this.strings;
-      const text = g ? (s[g] ?? g) : this.#current ? (s[this.#current] ?? this.#current) : s.passive;
+      const lightOn = this.#stage().dataset.light === 'on';
+      const text = g ? (s[g] ?? g) : this.#current ? (s[this.#current] ?? this.#current) : lightOn ? s.light_hint : s.passive;
       this.#prompt(text, false);
     }
     this.#stage().dataset.state = g ? 'warn' : 'ok';
+  }
+
+  /**
+   * Paints the light colour around the oval (null: back to the normal dimmed mask).
+   * @param {readonly number[]|null} colour
+   */
+  #paintLight(colour) {
+    const mask = this.#$('.mask');
+    const stage = this.#stage();
+    const wasOn = stage.dataset.light === 'on';
+    if (colour) {
+      mask.style.fill = cssColour(colour);
+      stage.dataset.light = 'on';
+      if (!wasOn && !this.#current) this.#prompt(this.strings.light_hint, true);
+    } else {
+      mask.style.fill = '';
+      delete stage.dataset.light;
+      if (wasOn && this.#phase === 'running' && !this.#current) this.#prompt(this.strings.passive, false);
+    }
   }
 
   /** @param {string} text @param {boolean} announce */
@@ -383,6 +417,7 @@ export class LiveproofCheck extends HTMLElement {
   }
 
   #close() {
+    this.#paintLight(null);
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
     this.#lv?.close();

@@ -2,7 +2,7 @@
  * The inference side of the SDK (what the worker runs), usable in-process for tests and Node.
  * Prefer `Liveness.create({transport: 'inline'})`, which wraps it.
  */
-import type { CoreEvent, FrameSummary, EvidenceBundle, EvidenceManifest } from './index.js';
+import type { CoreEvent, FrameSummary, EvidenceBundle, EvidenceManifest, LightTimeline, ClientSignals } from './index.js';
 
 /** Whether this runtime supports wasm SIMD (`WebAssembly.validate` on a tiny probe). */
 export declare function simdSupported(): boolean;
@@ -29,7 +29,8 @@ export declare class EngineHost {
   frame(args: { image?: unknown; pixels?: Uint8Array | Uint8ClampedArray; width?: number; height?: number; t: number; maxSide?: number; landmarks?: boolean }): { record: FrameSummary; events: CoreEvent[]; landmarks?: Float32Array; done: boolean };
   finish(): { events: CoreEvent[] };
   outcome(): unknown;
-  evidence(args: { session_id: string; nonce: string; created_ms: number; sdk_version: string }): EvidenceBundle;
+  /** `light`: the screen-light timeline (onsets on the recording's time base); `signals`: the client's injection signals. Both passed to the core unchanged. */
+  evidence(args: { session_id: string; nonce: string; created_ms: number; sdk_version: string; clip?: Uint8Array | null; clip_type?: string | null; light?: LightTimeline | null; signals?: ClientSignals | null }): EvidenceBundle;
   signingInput(args: { alg: 'HS256' | 'EdDSA'; kid: string }): string;
   verifyEvidence(args: { token: string; alg: 'HS256' | 'EdDSA'; key: Uint8Array }): EvidenceManifest;
   decodeImage(args: { bytes: Uint8Array }): { width: number; height: number; data: Uint8Array };

@@ -279,14 +279,16 @@ export class EngineHost {
   }
 
   /**
-   * The evidence bundle of the decided session.
-   * @param {{session_id: string, nonce: string, created_ms: number, sdk_version: string, clip?: Uint8Array|null, clip_type?: string|null}} a
+   * The evidence bundle of the decided session. `light` (the screen-light timeline,
+   * `{onsets_ms}`) and `signals` (the client's injection signals) go to the core unchanged: it
+   * validates them (unknown keys refused) and binds them into the signed manifest.
+   * @param {{session_id: string, nonce: string, created_ms: number, sdk_version: string, clip?: Uint8Array|null, clip_type?: string|null, light?: {onsets_ms: number[]}|null, signals?: import('./signals.js').ClientSignals|null}} a
    */
   evidence(a) {
     const s = this.#session();
     if (!s.isDone()) throw new LivenessError('evidence_unavailable', 'evidence is only available once the session has decided (after final_result)');
     const clip = a.clip instanceof Uint8Array ? a.clip : undefined;
-    return call(() => s.evidence(a.session_id, a.nonce, a.created_ms, a.sdk_version, clip, clip ? String(a.clip_type) : undefined));
+    return call(() => s.evidence(a.session_id, a.nonce, a.created_ms, a.sdk_version, clip, clip ? String(a.clip_type) : undefined, a.light ?? null, a.signals ?? null));
   }
 
   /**

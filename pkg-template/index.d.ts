@@ -19,7 +19,7 @@ export type ChallengeAction = 'BLINK' | 'LOOK LEFT' | 'LOOK RIGHT' | 'LOOK UP' |
 /** The six challenge actions. */
 export declare const ACTIONS: readonly ChallengeAction[];
 
-/** UI strings by key: the actions (`'LOOK LEFT'`), guidance reasons (`'too_dark'`) and states (`start`, `retry`, `loading`, `camera`, `passive`, `challenge_passed`, `real`, `fake`, `progress` with `{done}`/`{total}`, `progress_label`, `camera_denied`, `camera_unavailable`, `error`). */
+/** UI strings by key: the actions (`'LOOK LEFT'`), guidance reasons (`'too_dark'`) and states (`start`, `retry`, `loading`, `camera`, `passive`, `light_hint`, `challenge_passed`, `real`, `fake`, `progress` with `{done}`/`{total}`, `progress_label`, `camera_denied`, `camera_unavailable`, `error`). */
 export type LiveproofStrings = Record<string, string>;
 
 /** Built-in user-facing strings by language (`<liveproof-check>`'s; `STRINGS.en['LOOK LEFT']` is a challenge prompt), for pages that draw their own UI. */
@@ -115,9 +115,24 @@ export interface CoreEventMap {
   guidance: CustomEvent<GuidanceEvent>;
 }
 
+/**
+ * Detail of the `light` event: the screen-light colour changes. Dispatched inside the
+ * animation frame callback that sets the colour, so a listener that paints it has it on screen
+ * in the next frame (whose time is the onset the evidence records).
+ */
+export interface LightEventDetail {
+  /** The segment now shown; `segments.length` when the light went back to neutral (end or stop). */
+  index: number;
+  /** The colour to paint, or null: neutral (no light). */
+  colour: LightColour | null;
+  /** Recording time of the animation frame the colour was set in, ms (0 = the recording's start). */
+  t_ms: number;
+}
+
 /** The events of a `Liveness` instance, by type. */
 export interface LivenessEventMap extends CoreEventMap {
   frame: CustomEvent<FrameEventDetail>;
+  light: CustomEvent<LightEventDetail>;
   error: CustomEvent<LivenessError>;
 }
 
@@ -221,6 +236,54 @@ export interface EvidenceOptions {
   max_records?: number;
 }
 
+/** An sRGB colour, 0–255 per channel. */
+export type LightColour = [number, number, number];
+
+/** One colour of a screen-light sequence. */
+export interface LightSegment {
+  colour: LightColour;
+  /** How long it stays, ms (at least 334: at most 3 changes a second). */
+  duration_ms: number;
+}
+
+/** A session's screen-light challenge (`session.light`). */
+export interface SessionLight {
+  /** The colours, drawn by the server from the nonce. The SDK refuses segments shorter than 334 ms and saturated red (R / (R + G + B) ≥ 0.8). */
+  segments: LightSegment[];
+  /** The passive phase the session holds while the light plays, ms (the client's session uses it, as the server's run does). */
+  passive_ms: number;
+}
+
+/** The evidence's light timeline: when each segment was first on screen, ms on the recording's time base. */
+export interface LightTimeline { onsets_ms: number[] }
+
+/** Frame-interval statistics of the camera. */
+export interface FrameIntervalStats { count: number; median_ms: number; mad_ms: number }
+
+/**
+ * Injection signals the SDK reports with the evidence (`Liveness.signals`). Advisory: whoever
+ * runs the page can forge them; the server weighs them as risk hints only.
+ */
+export interface ClientSignals {
+  /** Camera and frame functions found not to be the browser's own (not native code, a Proxy, a wrapper), e.g. `'getUserMedia'`, `'MediaStreamTrack.prototype.getSettings'`. At most 16. */
+  wrapped: string[];
+  /** The camera track's label. */
+  device_label: string | null;
+  /** Settings outside the track's capabilities (`width`, `height`, `frameRate`), or `deviceId` / `label` unknown to `enumerateDevices`. */
+  settings_inconsistent: string[];
+  /** Intervals between camera frames (capture times where the browser gives them). */
+  frame_intervals: FrameIntervalStats | null;
+}
+
+/** `Liveness.light`. */
+export interface LightState {
+  segments: LightSegment[];
+  /** The colour on screen now, or null. */
+  current: LightColour | null;
+  /** When each segment shown so far was first on screen (recording time, ms). */
+  onsets: number[];
+}
+
 /** A session issued by liveproof-server's `POST /v1/sessions`. */
 export interface ServerSession {
   session_id: string;
@@ -237,6 +300,8 @@ export interface ServerSession {
   expires_at?: string | number | null;
   /** Where `submit()` posts the evidence (`/v1/sessions/{id}/evidence`; a path is resolved against the page). */
   evidence_url?: string | null;
+  /** The screen-light sequence, or null: light off for this session (create it with the body `{"light": false}` for no flashing). */
+  light?: SessionLight | null;
   /** Other fields of the server's answer are ignored. */
   [field: string]: unknown;
 }
@@ -340,6 +405,12 @@ export interface LivenessOptions {
   session?: ServerSession;
   /** `'worker'` runs inference in a module Web Worker; `'inline'` runs it in-process (for tests and Node: frames must then be raw pixels). Defaults to `'worker'`. */
   transport?: 'worker' | 'inline';
+  /**
+   * Show a session's screen-light sequence (`session.light`) while recording. `false` with a
+   * session that has light is refused (`invalid_option`): for no flashing, create the session
+   * with the body `{"light": false}` (the server then adds a challenge). Defaults to true.
+   */
+  light?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,6 +446,10 @@ export interface EvidenceManifest {
   challenges: Array<{ action: ChallengeAction; started_ms: number; ended_ms: number; status: 'passed' | 'failed' }>;
   result: { label: 'REAL' | 'FAKE'; passed: ChallengeAction[]; confidence: number; pad_score?: number; failure?: { reason: string; [k: string]: unknown } };
   items: EvidenceItemInfo[];
+  /** The screen-light timeline the SDK reported (null: no light played into the recording). */
+  light?: LightTimeline | null;
+  /** The client's injection signals. */
+  signals?: ClientSignals | null;
 }
 
 /** `Liveness.evidence()`. */
@@ -439,6 +514,10 @@ export interface VerdictPayload {
   pad_score: number | null;
   checks: { pad: 'server' | 'none'; identity: 'server' | 'none'; challenges: 'server' | 'none' };
   failure: { reason: string; [k: string]: unknown } | null;
+  /** The server's screen-light check of the recording (null: the session had no light). */
+  light?: Record<string, unknown> | null;
+  /** The server's injection assessment: its own measurements of the recording plus the client's signals. */
+  injection?: { risk: 'low' | 'medium' | 'high' | (string & {}); reasons: unknown[]; [k: string]: unknown } | null;
   [k: string]: unknown;
 }
 
@@ -475,6 +554,10 @@ export declare class Liveness extends EventTarget {
   /** The video element frames come from while started (attach it to show a preview). */
   readonly video: HTMLVideoElement | null;
   readonly info: LivenessInfo;
+  /** The session's screen-light challenge, or null when the session has none. It plays only while the session is recorded. */
+  readonly light: LightState | null;
+  /** The injection signals as they stand (what the evidence carries). */
+  readonly signals: ClientSignals;
 
   /** Analyse camera frames: opens the camera per `options.camera`, or uses the given video / stream. */
   start(source?: HTMLVideoElement | MediaStream): Promise<void>;

@@ -14,6 +14,8 @@
  * @module
  */
 
+// First: it checks the camera and frame functions before the page's later scripts run.
+import { wrappedAtLoad, scanWrapped, FrameIntervals, cameraFacts, clientSignals } from './signals.js';
 import { LivenessError, toLivenessError, invalidArgument, describe } from './errors.js';
 import { normalizeOptions, normalizeSession, sessionPlan, isPlainObject } from './options.js';
 import { workerTransport, inlineTransport } from './transport.js';
@@ -21,6 +23,7 @@ import { openCamera, videoFor, playing, frameClock, cameraError } from './camera
 import { checkSigningKey, signJws, evidenceForm, postForm } from './signing.js';
 import { randomId } from './encoding.js';
 import { ClipRecorder, canRecord } from './recorder.js';
+import { LightDisplay, LIGHT_DELAY_MS } from './light.js';
 import { VERSION } from './version.js';
 
 export { LivenessError } from './errors.js';
@@ -31,7 +34,7 @@ export { STRINGS } from './strings.js';
 
 /** The core events, re-dispatched with the core's message object as `detail`. */
 export const CORE_EVENTS = Object.freeze(['phase', 'frame_result', 'challenge_start', 'challenge_result', 'final_result', 'guidance']);
-const ALL_EVENTS = [...CORE_EVENTS, 'frame', 'error'];
+const ALL_EVENTS = [...CORE_EVENTS, 'frame', 'light', 'error'];
 /** Frame times kept for the timing statistics. */
 const STATS_WINDOW = 300;
 const TOKEN = Symbol('liveproof.create');
@@ -44,6 +47,11 @@ function quantile(values, q) {
   if (values.length === 0) return null;
   const v = [...values].sort((a, b) => a - b);
   return v[Math.min(v.length - 1, Math.floor(q * v.length))];
+}
+
+/** @param {number} x */
+function round1(x) {
+  return Math.round(x * 10) / 10;
 }
 
 /** @param {unknown} v */
@@ -74,6 +82,14 @@ export class Liveness extends EventTarget {
   /** @type {any} */ #final = null;
   /** @type {Promise<any>|null} */ #evidence = null;
   /** @type {ClipRecorder|null} */ #clip = null;
+  /** The session's screen-light sequence, once it played. @type {LightDisplay|null} */ #light = null;
+  /** The decided session's recording, once its light played out. @type {Promise<{data: Uint8Array, type: string}|null>|null} */ #recordingDone = null;
+  // injection signals
+  /** @type {Set<string>} */ #wrapped = new Set(wrappedAtLoad());
+  /** @type {{device_label: string|null, settings_inconsistent: string[]}} */ #camFacts = { device_label: null, settings_inconsistent: [] };
+  /** @type {Promise<void>|null} */ #camFactsDone = null;
+  #intervals = new FrameIntervals();
+  /** Which frame time the intervals use (fixed by the first frame). @type {'captureTime'|'expectedDisplayTime'|'now'|null} */ #intervalClock = null;
   // camera
   /** @type {HTMLVideoElement|null} */ #video = null;
   /** @type {MediaStream|null} */ #stream = null;
@@ -160,6 +176,11 @@ export class Liveness extends EventTarget {
     this.#evidence = null;
     this.#clip?.discard();
     this.#clip = null;
+    this.#light?.stop();
+    this.#light = null;
+    this.#recordingDone = null;
+    this.#intervals.reset();
+    this.#intervalClock = null;
   }
 
   /** The challenge script of the current session, e.g. `['BLINK', 'LOOK LEFT']`. */
@@ -178,6 +199,35 @@ export class Liveness extends EventTarget {
   get video() { return this.#video; }
   /** Build facts: `{flavour, core, simd, transport, models}`. */
   get info() { return structuredClone(this.#info); }
+  /**
+   * The session's screen-light challenge: `{segments, current, onsets}` (`current`: the colour
+   * on screen now or null; `onsets`: when each segment was first on screen, ms on the
+   * recording's time base), or null when the session has no light. The light plays only while
+   * the session is recorded (`recordClip`): without a recording the server has nothing to check.
+   */
+  get light() {
+    const plan = this.#o.session?.light;
+    if (!plan || !this.#o.light) return null;
+    return {
+      segments: plan.segments.map((s) => ({ colour: /** @type {[number, number, number]} */ ([...s.colour]), duration_ms: s.duration_ms })),
+      current: this.#light?.current ?? null,
+      onsets: this.#light ? this.#light.onsets.map(round1) : [],
+    };
+  }
+  /**
+   * Injection signals as they stand (what the evidence carries as `signals`): functions found
+   * wrapped, the camera's label, settings that contradict its capabilities, frame-interval
+   * statistics. Advisory: see signals.js for what they can and cannot tell.
+   * @returns {import('./signals.js').ClientSignals}
+   */
+  get signals() {
+    return clientSignals({
+      wrapped: [...this.#wrapped],
+      device_label: this.#camFacts.device_label,
+      settings_inconsistent: this.#camFacts.settings_inconsistent,
+      frame_intervals: this.#intervals.stats(),
+    });
+  }
 
   /**
    * Listens to one event type; `fn` gets the event's `detail`. Returns an unsubscribe function.
@@ -248,13 +298,58 @@ export class Liveness extends EventTarget {
         const recorded = stream ?? /** @type {any} */ (video).captureStream?.();
         if (recorded) this.#clip = new ClipRecorder(recorded);
       }
+      this.#startLight();
+      this.#checkCamera(stream ?? (isMediaStream(video.srcObject) ? /** @type {MediaStream} */ (video.srcObject) : null));
       const v = video;
-      this.#stopClock = frameClock(video, (now) => this.#onVideoFrame(v, now));
+      this.#stopClock = frameClock(video, (now, meta) => {
+        this.#frameTime(now, meta);
+        this.#onVideoFrame(v, now);
+      });
     } catch (e) {
       this.#releaseCamera();
       if (this.#state === 'starting') this.#state = 'ready';
       throw e instanceof LivenessError ? e : cameraError(e);
     }
+  }
+
+  /**
+   * Plays the session's light sequence on the recording's time base, once per session, and
+   * only while a clip is recorded: without a recording there is nothing for the server to check.
+   */
+  #startLight() {
+    const plan = this.#o.session?.light;
+    const clip = this.#clip;
+    if (!plan || !this.#o.light || this.#light || !clip?.recording) return;
+    const light = new LightDisplay(plan.segments, { toRecording: (t) => clip.recordingTime(t) });
+    light.onChange((c) => this.#emit('light', { index: c.index, colour: c.colour, t_ms: round1(c.t_ms) }));
+    this.#light = light;
+    light.start((clip.startedAt ?? performance.now()) + LIGHT_DELAY_MS);
+  }
+
+  /**
+   * Injection signals at start(): the functions again (a hook installed after the SDK loaded),
+   * the camera's label and settings.
+   * @param {MediaStream|null} stream
+   */
+  #checkCamera(stream) {
+    for (const n of scanWrapped()) this.#wrapped.add(n);
+    const p = cameraFacts(stream).then((facts) => { this.#camFacts = facts; }, () => {});
+    this.#camFactsDone = p;
+  }
+
+  /**
+   * Records a camera frame's time for the interval statistics: the capture time where the
+   * browser reports it, else the expected display time, else the frame callback's time.
+   * @param {number} now
+   * @param {any} meta
+   */
+  #frameTime(now, meta) {
+    if (this.#intervalClock === null) {
+      this.#intervalClock = typeof meta?.captureTime === 'number' ? 'captureTime'
+        : typeof meta?.expectedDisplayTime === 'number' ? 'expectedDisplayTime' : 'now';
+    }
+    const t = this.#intervalClock === 'now' ? now : meta?.[this.#intervalClock];
+    if (typeof t === 'number') this.#intervals.push(t);
   }
 
   /** Throws when stop() or close() was called while start() waited for the camera. */
@@ -315,7 +410,7 @@ export class Liveness extends EventTarget {
       if (ev.type === 'final_result') {
         this.#done = true;
         this.#final = ev;
-        this.#clip?.finish();
+        this.#finishRecording();
       }
       this.#emit(ev.type, ev);
     }
@@ -371,14 +466,37 @@ export class Liveness extends EventTarget {
     if (!wasStarting) await this.#inFlight?.catch(() => {});
   }
 
+  /**
+   * Ends the decided session's recording: once its light sequence has played out (the
+   * challenges may be done before the last colour, and the server measures every one on the
+   * recording; a stalled sequence, e.g. a background tab, is cut 1.5 s after it was due to
+   * end), then the recorder's tail. Once per session.
+   * @returns {Promise<{data: Uint8Array, type: string}|null>}
+   */
+  #finishRecording() {
+    if (this.#recordingDone) return this.#recordingDone;
+    const light = this.#light;
+    const clip = this.#clip;
+    const played = light
+      ? Promise.race([light.done, new Promise((resolve) => setTimeout(resolve, light.remainingMs(performance.now()) + 1500))])
+      : Promise.resolve();
+    this.#recordingDone = played.then(() => {
+      light?.stop();
+      return clip ? clip.finish() : null;
+    });
+    return this.#recordingDone;
+  }
+
   #releaseCamera() {
     this.#stopClock?.();
     this.#stopClock = null;
+    // A decided session's light plays out while its recording runs (#finishRecording).
+    if (!this.#done) this.#light?.stop();
     if (this.#ownStream && this.#stream) {
       const tracks = this.#stream.getTracks?.() ?? [];
       const stopTracks = () => { for (const track of tracks) track.stop(); };
-      // A decided session's recording still takes its tail (recorder.js TAIL_MS).
-      if (this.#clip && this.#done) this.#clip.finish().finally(stopTracks);
+      // A decided session's recording still takes the rest of its light and its tail.
+      if (this.#clip && this.#done) this.#finishRecording().finally(stopTracks);
       else stopTracks();
     }
     if (this.#ownVideo && this.#video) {
@@ -431,6 +549,7 @@ export class Liveness extends EventTarget {
     const accessibility = overrides.accessibility !== undefined ? overrides.accessibility : this.#user.accessibility;
     // Validate the new parts (the engine-level options stay as they are).
     const merged = normalizeOptions({
+      light: this.#o.light,
       ...(challenges !== undefined ? { challenges } : {}),
       ...(accessibility !== undefined ? { accessibility } : {}),
       ...(overrides.session !== undefined ? { session: overrides.session } : {}),
@@ -454,7 +573,12 @@ export class Liveness extends EventTarget {
     if (!this.#o.evidence) throw new LivenessError('evidence_unavailable', 'this instance was created with `evidence: false`');
     if (!this.#done) throw new LivenessError('evidence_unavailable', 'evidence is only available once the session has decided (after final_result)');
     if (!this.#evidence) {
-      const clip = await this.#clip?.finish() ?? null;
+      const clip = await this.#finishRecording();
+      await this.#camFactsDone;
+      for (const n of scanWrapped()) this.#wrapped.add(n);
+      // The light's timeline only when it played into a recording that is sent (the onsets are
+      // on its time base); otherwise the server has nothing to check it against.
+      const light = this.#light && clip ? { onsets_ms: this.#light.onsets.map(round1) } : null;
       const p = this.#t.request('evidence', {
         session_id: this.#sessionId,
         nonce: this.#nonce,
@@ -462,6 +586,8 @@ export class Liveness extends EventTarget {
         sdk_version: VERSION,
         clip: clip?.data ?? null,
         clip_type: clip?.type ?? null,
+        light,
+        signals: this.signals,
       }, clip ? [clip.data.buffer] : []);
       this.#evidence = p;
       p.catch(() => { if (this.#evidence === p) this.#evidence = null; });

@@ -9,6 +9,7 @@
 
 import { LivenessError, invalidOption, describe } from './errors.js';
 import { base64urlEncode, base64Decode, randomBytes, utf8 } from './encoding.js';
+import { normalizeLight } from './light.js';
 
 /** The challenge actions, in the core's canonical spelling. */
 export const ACTIONS = Object.freeze(['BLINK', 'LOOK LEFT', 'LOOK RIGHT', 'LOOK UP', 'LOOK DOWN', 'SMILE']);
@@ -40,6 +41,7 @@ export const DEFAULTS = Object.freeze({
   wasm: 'auto',
   cacheModels: true,
   transport: 'worker',
+  light: true,
   camera: Object.freeze({ facingMode: 'user', width: 640, height: 480, frameRate: 30 }),
 });
 
@@ -57,7 +59,7 @@ export const EVIDENCE_KEYS = Object.freeze(['max_frames', 'min_interval_ms', 'jp
 
 const TOP_KEYS = [
   'challenges', 'accessibility', 'camera', 'thresholds', 'quality', 'detectEvery', 'maxAnalysisSide', 'landmarks', 'recordClip', 'evidence',
-  'wasm', 'baseUrl', 'models', 'cacheModels', 'session', 'transport',
+  'wasm', 'baseUrl', 'models', 'cacheModels', 'session', 'transport', 'light',
 ];
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
@@ -159,6 +161,7 @@ function url(v, path) {
  * @property {Record<string, unknown>} engine partial EngineConfig
  * @property {Challenges} challenges
  * @property {ServerSession|null} session
+ * @property {boolean} light show a session's light sequence (option `light`)
  */
 /**
  * @typedef {object} Challenges
@@ -172,6 +175,7 @@ function url(v, path) {
  * @property {number|null} pad
  * @property {number|null} identity
  * @property {Record<string, number>} actionThresholds
+ * @property {number|null} [passiveMs] the passive phase, ms: a light session's `passive_ms`
  */
 /**
  * @typedef {object} ServerSession
@@ -182,6 +186,7 @@ function url(v, path) {
  * @property {string|null} evidence_url as given (a relative one is resolved when submitting)
  * @property {string|number|null} expires_at
  * @property {number|null} timeout_ms the server's per-challenge timeout
+ * @property {import('./light.js').LightPlan|null} light the session's screen-light sequence, or null
  */
 
 /**
@@ -216,6 +221,8 @@ export function normalizeSession(v, path = 'session') {
   if (s.expires_at !== undefined && s.expires_at !== null && typeof s.expires_at !== 'string' && typeof s.expires_at !== 'number') {
     throw invalidOption(`${path}.expires_at`, 'must be a string or number', s.expires_at);
   }
+  // The screen-light sequence (null: light off for this session), checked for flashing rules.
+  const light = normalizeLight(s.light, `${path}.light`);
   return {
     session_id: /** @type {string} */ (s.session_id),
     nonce: /** @type {string} */ (s.nonce),
@@ -224,6 +231,7 @@ export function normalizeSession(v, path = 'session') {
     evidence_url: evidenceUrl,
     expires_at: /** @type {any} */ (s.expires_at ?? null),
     timeout_ms: timeout,
+    light,
   };
 }
 
@@ -336,6 +344,10 @@ export function normalizeOptions(input, defaultBaseUrl) {
   if (transport !== 'worker' && transport !== 'inline') throw invalidOption('transport', 'must be "worker" or "inline" (inline: in-process, for tests and Node)', transport);
 
   const session = has('session') ? normalizeSession(o.session, 'session') : null;
+  const light = has('light') ? bool(o.light, 'light') : DEFAULTS.light;
+  if (!light && session?.light) {
+    throw invalidOption('light', 'is false but the server session has a screen-light sequence (session.light); create the session with the body {"light": false} instead (the server then adds a challenge), and pass that session');
+  }
   // A server verifies challenges only from the recording: on by default with a session.
   const recordClip = has('recordClip') ? bool(o.recordClip, 'recordClip') : session !== null || DEFAULTS.recordClip;
   if (session && (ch.script || ch.seed !== null || ch.actions || ch.count !== null)) {
@@ -400,8 +412,10 @@ export function normalizeOptions(input, defaultBaseUrl) {
       pad,
       identity,
       actionThresholds,
+      passiveMs: session?.light ? session.light.passive_ms : null,
     },
     session,
+    light,
   };
 }
 
@@ -425,6 +439,8 @@ export function sessionPlan(c, o) {
   if (c.pad !== null) challenge.pad_threshold = c.pad;
   if (c.identity !== null) challenge.identity_threshold = c.identity;
   if (Object.keys(c.actionThresholds).length) challenge.thresholds = { ...c.actionThresholds };
+  // A light session holds its passive phase while the sequence plays (the server does the same).
+  if (c.passiveMs !== null && c.passiveMs !== undefined) challenge.passive_ms = c.passiveMs;
 
   /** @type {Record<string, unknown>} */
   const live = { detect_every: o.detectEvery };

@@ -30,6 +30,7 @@ export function canRecord() {
 export class ClipRecorder {
   /** @type {MediaRecorder|null} */ #rec = null;
   /** @type {Blob[]} */ #chunks = [];
+  /** performance.now() when recording started: the recording's time 0. */
   #started = 0;
   /** @type {Promise<{data: Uint8Array, type: string}|null>|null} */ #result = null;
 
@@ -39,10 +40,25 @@ export class ClipRecorder {
     if (!type) return;
     const rec = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: BITS_PER_SECOND });
     rec.addEventListener('dataavailable', (e) => { if (e.data.size) this.#chunks.push(e.data); });
+    this.#started = performance.now();
     rec.start(1000);
     this.#rec = rec;
-    this.#started = performance.now();
   }
+
+  /** Whether a recording is running or was made (false where no container is supported). */
+  get recording() { return this.#rec !== null; }
+
+  /** `performance.now()` when the recording started (its time 0), or null without one. */
+  get startedAt() { return this.#rec ? this.#started : null; }
+
+  /**
+   * A `performance.now()` time on the recording's time base, ms (0 = when the recorder
+   * started). The container's first frame is the first camera frame after `start()`, so the
+   * recording's own clock may run up to about one camera frame (plus the encoder's start-up)
+   * behind this; a server aligning events with the video must allow for that.
+   * @param {number} perfNow
+   */
+  recordingTime(perfNow) { return perfNow - this.#started; }
 
   /** Stops recording after the tail (idempotent) and resolves with the clip. */
   finish() {

@@ -16,7 +16,8 @@ use crate::events::Event;
 use crate::evidence::{Bundle, BundleId, Clip, EvidenceConfig, EvidenceRecorder, Versions};
 use crate::frame::FrameRef;
 use crate::imgproc::{grey_thumbnail, thumbnail_change, THUMB_H, THUMB_W};
-use crate::pipeline::{Engine, FrameRecord, Tracker};
+use crate::pipeline::{Engine, FrameRecord, Stages, Tracker};
+use crate::{injection, light};
 
 /// Longest detector interval accepted.
 pub const MAX_DETECT_EVERY: u32 = 30;
@@ -116,12 +117,7 @@ impl LiveCheck {
             stages.embedding = self.embedding_due && detect;
         }
         let mut record = engine.analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
-        // The session's still-stream and repeated-frame rules read how much each frame moved.
-        let thumbnail = grey_thumbnail(frame);
-        record.change = self
-            .last_thumbnail
-            .map(|last| thumbnail_change(&last, &thumbnail));
-        self.last_thumbnail = Some(thumbnail);
+        self.measure(frame, &mut record);
         if record.face.as_ref().is_some_and(|f| f.embedding.is_some()) {
             self.embedding_due = false;
         }
@@ -130,6 +126,38 @@ impl LiveCheck {
             evidence.observe(frame, &record)?;
         }
         Ok(LiveStep { record, events })
+    }
+
+    /// Follows the face on a frame after the session has decided, without feeding the session:
+    /// the mesh and the frame's light and source measurements only (a light sequence may still
+    /// be playing when the challenges are done).
+    pub fn observe(&mut self, engine: &Engine, frame: &FrameRef, t_ms: f64) -> Result<FrameRecord> {
+        if !t_ms.is_finite() {
+            return Err(Error::invalid(
+                "t_ms",
+                format!("frame time must be finite, got {t_ms}"),
+            ));
+        }
+        let detect = self.tracker.detection_due();
+        let mut record =
+            engine.analyze_tracked(frame, t_ms, Stages::GEOMETRY, &mut self.tracker, detect)?;
+        self.measure(frame, &mut record);
+        Ok(record)
+    }
+
+    /// What the check itself measures on each frame: how much it moved since the previous one
+    /// (the still-stream and repeated-frame rules), the lit skin's colour (the light
+    /// challenge) and where the frame came from (injection signals).
+    fn measure(&mut self, frame: &FrameRef, record: &mut FrameRecord) {
+        let thumbnail = grey_thumbnail(frame);
+        record.change = self
+            .last_thumbnail
+            .map(|last| thumbnail_change(&last, &thumbnail));
+        self.last_thumbnail = Some(thumbnail);
+        record.light = record.face.as_ref().and_then(|f| {
+            light::measure(frame, record.t_ms, &f.landmarks.points, &f.detection.bbox)
+        });
+        record.signals = Some(injection::frame_signals(frame));
     }
 
     /// Ends the stream: an undecided session fails (end of stream).

@@ -14,7 +14,9 @@ use crate::embed::{Embedding, FaceEmbedder};
 use crate::error::Result;
 use crate::frame::FrameRef;
 use crate::imgproc::BBox;
+use crate::injection::FrameSignals;
 use crate::landmarks::{FaceLandmarks, FaceMesh, MeshRoi, Mouth, Pose};
+use crate::light::LightSample;
 use crate::models::{Manifest, ModelRole, ModelSource};
 use crate::quality::{self, Guidance, Quality, QualityConfig};
 
@@ -159,6 +161,13 @@ pub struct FrameRecord {
     /// [`crate::LiveCheck`]; `None` for a first frame or a frame analysed alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<f32>,
+    /// The lit skin's colour against the background (the light challenge). Set by
+    /// [`crate::LiveCheck`] on frames with a face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<LightSample>,
+    /// Sensor noise and recompression traces (injection signals). Set by [`crate::LiveCheck`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<FrameSignals>,
 }
 
 /// A compact per-frame record without the landmark points: what the browser SDK reports for
@@ -190,6 +199,12 @@ pub struct FrameSummary {
     /// Inter-frame change ([`FrameRecord::change`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<f32>,
+    /// [`FrameRecord::light`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<LightSample>,
+    /// [`FrameRecord::signals`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<FrameSignals>,
 }
 
 impl FrameRecord {
@@ -214,6 +229,8 @@ impl FrameRecord {
             guidance: self.guidance.clone(),
             timings: self.timings,
             change: self.change,
+            light: self.light,
+            signals: self.signals,
         }
     }
 
@@ -320,6 +337,8 @@ impl Engine {
             timings,
             tracked: false,
             change: None,
+            light: None,
+            signals: None,
         })
     }
 
@@ -427,6 +446,8 @@ impl Engine {
             timings,
             tracked: true,
             change: None,
+            light: None,
+            signals: None,
         }))
     }
 

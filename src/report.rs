@@ -281,6 +281,8 @@ mod tests {
             timings: Default::default(),
             tracked: false,
             change: None,
+            light: None,
+            signals: None,
         }
     }
 

@@ -317,7 +317,9 @@ impl LiveSession {
 
     /// Assembles the evidence bundle of a decided session (started with `live.evidence`):
     /// `{manifest, items: [{name, kind, media_type, t_ms, bytes, sha256, data}]}`, with the
-    /// session's recording (`clip`, `clip_type` = `video/webm` or `video/mp4`) when given.
+    /// session's recording (`clip`, `clip_type` = `video/webm` or `video/mp4`) when given, the
+    /// light timeline (`{onsets_ms}`) and the injection signals the page collected (or null).
+    #[allow(clippy::too_many_arguments)]
     pub fn evidence(
         &mut self,
         session_id: &str,
@@ -326,16 +328,26 @@ impl LiveSession {
         sdk_version: &str,
         clip: Option<Vec<u8>>,
         clip_type: Option<String>,
+        light: JsValue,
+        signals: JsValue,
     ) -> Result<JsValue, JsValue> {
+        let light: Option<crate::light::LightTimeline> = from_js(light, "light")?;
+        let signals: Option<crate::injection::ClientSignals> = from_js(signals, "signals")?;
+        if let Some(s) = &signals {
+            s.validate()
+                .map_err(|e| invalid(&format!("signals: {e}")))?;
+        }
         let clip = match (&clip, &clip_type) {
             (Some(data), Some(media_type)) => Some(Clip { data, media_type }),
             (None, None) => None,
             _ => return Err(invalid("a clip needs both its bytes and its media type")),
         };
-        let bundle = self
+        let mut bundle = self
             .check
             .bundle(session_id, nonce, created_ms, sdk_version, clip)
             .map_err(core_error)?;
+        bundle.manifest.light = light;
+        bundle.manifest.signals = signals;
         let items = js_sys::Array::new();
         for (item, data) in bundle.manifest.items.iter().zip(&bundle.data) {
             let obj = to_js(item)?;

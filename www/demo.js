@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 /** @type {Liveness|null} */
 let lv = null;
 // What happened, for the browser tests and curious developers.
-const demo = (window.demo = { events: [], final: null, server: null, error: null });
+const demo = (window.demo = { events: [], final: null, server: null, error: null, light: [], manifest: null });
 let lastRecord = null;
 
 function log(msg) {
@@ -30,9 +30,14 @@ async function serverReachable() {
 }
 
 // A public session (this page has no relying-party token): the server's policy alone decides
-// the script, its length and its time windows, so the page asks for nothing.
-async function createServerSession() {
-  const res = await fetch('/v1/sessions', { method: 'POST' });
+// the script, its length, its time windows and its screen-light sequence, so the page asks for
+// nothing but, when the person asks for it, no flashing (`{"light": false}`: the server adds a
+// challenge instead).
+async function createServerSession(noFlash) {
+  const init = noFlash
+    ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ light: false }) }
+    : { method: 'POST' };
+  const res = await fetch('/v1/sessions', init);
   if (!res.ok) throw new Error(`POST /v1/sessions → ${res.status}: ${await res.text()}`);
   return res.json();
 }
@@ -70,6 +75,31 @@ function drawOverlay(detail) {
     g.fillStyle = r.tracked ? 'rgba(120,200,255,.8)' : 'rgba(255,255,255,.8)';
     for (let i = 0; i < pts.length; i += 2) g.fillRect(pts[i] - 0.75, pts[i + 1] - 0.75, 1.5, 1.5);
   }
+}
+
+// The screen light: the page is the light source, so the whole page around the preview takes
+// the colour (painted inside the animation frame the SDK sets it in).
+function paintLight(colour) {
+  const css = colour ? `rgb(${colour[0]} ${colour[1]} ${colour[2]})` : '';
+  document.documentElement.style.background = css;
+  document.body.style.background = css;
+  $('light-frame').style.background = css;
+  $('light-frame').classList.toggle('on', Boolean(colour));
+}
+
+/** The server verdict's light and injection parts, whatever shape they come in (null-safe). */
+function lightAndInjection(r) {
+  const parts = [];
+  if ('light' in r) {
+    const l = JSON.stringify(r.light ?? null);
+    parts.push(`light: ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`);
+  }
+  if ('injection' in r) {
+    const inj = r.injection;
+    const reasons = Array.isArray(inj?.reasons) ? inj.reasons.map((x) => (typeof x === 'string' ? x : x?.code ?? x?.kind ?? JSON.stringify(x))).join(', ') : '';
+    parts.push(`injection risk: ${inj?.risk ?? 'none'}${reasons ? ` (${reasons})` : ''}`);
+  }
+  return parts.length ? `; ${parts.join('; ')}` : '';
 }
 
 function showTiming() {
@@ -111,10 +141,13 @@ async function onFinal(e, session) {
     sv.className = `verdict small ${r.label === 'REAL' ? 'real' : 'fake'}`;
     sv.textContent =
       `Server: ${r.label} (confidence ${Number(r.confidence ?? 0).toFixed(2)}, passed ${r.passed.join(', ') || 'none'}, ` +
-      `checked by the server: ${Object.entries(r.checks).filter(([, v]) => v === 'server').map(([k]) => k).join(', ')}` +
-      `${r.failure ? `, failure: ${JSON.stringify(r.failure)}` : ''}; its own run: ${r.server.recording ? `${r.server.recording.frames_analysed} frames of ${(r.server.recording.duration_ms / 1000).toFixed(1)} s` : 'no recording'}; ` +
-      `disagreement: ${r.disagreement.any}). ${await verifyVerdict(res.verdict)}. Verdict JWS: ${res.verdict.slice(0, 60)}…`;
+      `checked by the server: ${Object.entries(r.checks ?? {}).filter(([, v]) => v === 'server').map(([k]) => k).join(', ')}` +
+      `${r.failure ? `, failure: ${JSON.stringify(r.failure)}` : ''}; its own run: ${r.server?.recording ? `${r.server.recording.frames_analysed} frames of ${(r.server.recording.duration_ms / 1000).toFixed(1)} s` : 'no recording'}; ` +
+      `disagreement: ${r.disagreement?.any}${lightAndInjection(r)}). ${await verifyVerdict(res.verdict)}. Verdict JWS: ${res.verdict.slice(0, 60)}…`;
     log({ server: r });
+    if (r.light !== undefined) log({ light: r.light });
+    if (r.injection !== undefined) log({ injection: r.injection });
+    demo.manifest = (await lv.evidence()).manifest;
     demo.server = res;
   } catch (err) {
     demo.server = { error: err.toJSON?.() ?? String(err) };
@@ -130,6 +163,9 @@ async function start(ev) {
   $('verdict').textContent = '…';
   $('server-verdict').hidden = true;
   $('log').innerHTML = '';
+  demo.light = [];
+  demo.manifest = null;
+  paintLight(null);
   lv?.close();
   const count = Number($('count').value);
   const noSmile = $('no-smile').checked;
@@ -142,13 +178,17 @@ async function start(ev) {
   let session = null;
   try {
     if ($('server').checked && (await serverReachable())) {
-      session = await createServerSession();
+      const noFlash = $('no-flash').checked;
+      session = await createServerSession(noFlash);
       options.session = session;
+      demo.session = session;
+      if (noFlash) options.light = false;
       // The server's policy fixes the script and its windows; these options are not ours to set.
       options.accessibility = {};
       // The server decides only from the recording: without it, at best PASSIVE_ONLY.
       options.recordClip = $('record').checked;
-      log(`server session ${session.session_id}: ${session.challenges.join(', ')}`);
+      log(`server session ${session.session_id}: ${session.challenges.join(', ')}; light: ${session.light ? `${session.light.segments.length} colours, passive phase ${session.light.passive_ms} ms` : 'none'}`);
+      if (session.light && !options.recordClip) log('light: not shown without a recording (the server would have nothing to check it against)');
     } else {
       options.challenges = script ? { script } : { count };
     }
@@ -169,11 +209,19 @@ async function start(ev) {
     });
     lv.on('final_result', (d) => onFinal(d, session));
     lv.on('error', (err) => log(`error: ${err.code} ${err.message}`));
+    lv.on('light', (d) => {
+      paintLight(d.colour);
+      demo.light.push(d);
+      if (d.index === 0 && d.colour) prompt('Hold still while the screen changes colour');
+      log(d.colour ? `light ${d.index}: rgb(${d.colour.join(', ')})` : 'light: off');
+    });
     await lv.start();
     lv.video.setAttribute('playsinline', '');
     lv.video.muted = true;
     $('preview').prepend(lv.video);
     $('stop').disabled = false;
+    const sig = lv.signals;
+    log(`signals: camera ${JSON.stringify(sig.device_label)}${sig.wrapped.length ? `, wrapped: ${sig.wrapped.join(', ')}` : ', no wrapped functions'}`);
   } catch (err) {
     demo.error = err.toJSON?.() ?? String(err);
     prompt(err instanceof LivenessError ? `${err.code}: ${err.message}` : String(err));
@@ -182,8 +230,9 @@ async function start(ev) {
   }
 }
 
-// URL parameters (used by the browser tests): ?challenges=BLINK,LOOK%20LEFT&server=0&detect=3&autostart=1
+// URL parameters (used by the browser tests): ?challenges=BLINK,LOOK%20LEFT&server=0&detect=3&autostart=1&noflash=1
 const params = new URLSearchParams(location.search);
+if (params.get('noflash') === '1') $('no-flash').checked = true;
 if (params.has('detect')) $('detect-every').value = params.get('detect');
 if (params.get('server') === '0') $('server').checked = false;
 $('controls').addEventListener('submit', start);

@@ -395,6 +395,8 @@ fn manifest(items: Vec<Item>) -> Manifest {
             failure: None,
         },
         items,
+        light: None,
+        signals: None,
     }
 }
 

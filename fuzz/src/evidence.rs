@@ -18,7 +18,7 @@ use axum::response::IntoResponse;
 use ed25519_dalek::SigningKey;
 use liveproof::challenge::ChallengeAction;
 use liveproof::evidence::{jws, verify_bundle, Alg, Manifest, SignKey, VerifyKey};
-use liveproof::verify::{admit, bind, Issued, VerifyPolicy};
+use liveproof::verify::{admit, bind, Issued, IssuedLight, VerifyPolicy};
 use liveproof_server::error::AppError;
 use liveproof_server::evidence::{discard_rest, read_items, read_token};
 
@@ -49,6 +49,7 @@ pub fn issued() -> Issued {
         script: vec![ChallengeAction::Blink, ChallengeAction::Smile],
         timeout_ms: TIMEOUT_MS,
         issued_ms: Some(1_700_000_000_000),
+        light: IssuedLight::Off,
     }
 }
 

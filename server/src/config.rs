@@ -581,7 +581,11 @@ mod tests {
         );
         assert_eq!(c.sessions.script, ScriptPolicy::default());
         assert_eq!(c.kiosk.script, ScriptPolicy::default());
-        assert_eq!(c.verification, VerifyPolicy::default());
+        // The demo's one departure: injection signals are flagged, not refused (test mode:
+        // Chromium's fake camera is an injected stream).
+        let mut demo = VerifyPolicy::default();
+        demo.injection.action = liveproof::verify::InjectionAction::Flag;
+        assert_eq!(c.verification, demo);
         assert_eq!(c.signing.verdict_ttl_s, 300);
         assert!(toml::from_str::<Config>("bogus = 1").is_err());
         // A policy of one challenge is refused at start-up.

@@ -71,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", routes::kiosk::PATH),
     ("get", routes::kiosk::POLICY_PATH),
     ("get", routes::jwks::PATH),
+    ("post", routes::light::PATH),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::devices::router())
         .merge(routes::ws::tickets_router())
         .merge(routes::jwks::router())
+        .merge(routes::light::router())
         .merge(routes::ops::router());
     if !state.config.route_prefix.is_empty() {
         router = router.nest(&state.config.route_prefix, seed());

@@ -581,6 +581,8 @@ mod tests {
                 timings: Default::default(),
                 tracked: false,
                 change: None,
+                light: None,
+                signals: None,
             };
             events.extend(s.push(&rec));
         }

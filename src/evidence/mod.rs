@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::challenge::{ChallengeAction, ChallengeTiming, Failure, SessionOutcome};
 use crate::events::Label;
+use crate::injection::ClientSignals;
+use crate::light::LightTimeline;
 pub use jws::{Alg, JwsError, SignKey, VerifyKey};
 pub use recorder::{encode_jpeg, BundleId, Clip, EvidenceConfig, EvidenceRecorder, MAX_CLIP_BYTES};
 
@@ -191,6 +193,13 @@ pub struct Manifest {
     pub challenges: Vec<ChallengeTiming>,
     pub result: ClientResult,
     pub items: Vec<Item>,
+    /// When each colour of the session's light sequence was on screen (recording time), as
+    /// the SDK reports it; the server derives the colours from the nonce itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<LightTimeline>,
+    /// The SDK's injection signals (client-reported: they may raise a risk, never lower it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<ClientSignals>,
 }
 
 impl Manifest {
@@ -386,6 +395,8 @@ mod tests {
                 .iter()
                 .map(|(n, d)| Item::describe(n, ItemKind::Frame, "image/jpeg", Some(0.0), d))
                 .collect(),
+            light: None,
+            signals: None,
         }
     }
 

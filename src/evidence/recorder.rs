@@ -222,6 +222,8 @@ impl EvidenceRecorder {
             challenges: outcome.challenges.clone(),
             result: ClientResult::from(outcome),
             items,
+            light: None,
+            signals: None,
         };
         manifest
             .validate()

@@ -35,6 +35,11 @@ use crate::challenge::{ChallengeAction, ChallengeConfig, Failure, RuleStats};
 use crate::check::MediaLimits;
 use crate::error::Result;
 use crate::evidence::{check_items, EvidenceError, ItemKind, Manifest};
+use crate::injection::{assess, InjectionReport, InjectionThresholds, Risk};
+use crate::light::{
+    self, LightConfig, LightInconclusive, LightOutcome, LightPolicy, LightResult, LightSequence,
+    LightTimeline,
+};
 use crate::pipeline::{Engine, FrameSummary};
 use frames::{compare_with_recording, passive_check, ClientFrame};
 pub use frames::{Disagreement, FrameDisagreement, FrameFinding};
@@ -52,6 +57,92 @@ pub struct Issued {
     /// When the session was issued on the verifier's clock (Unix ms); `None` for an offline
     /// kiosk, which makes its own sessions.
     pub issued_ms: Option<u64>,
+    /// Which light path the session took, with the sequence the verifier derived from the
+    /// nonce when it plays light.
+    pub light: IssuedLight,
+}
+
+/// The light challenge of an issued session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IssuedLight {
+    /// The screen plays this sequence (derived by the verifier from the nonce).
+    Sequence(LightSequence),
+    /// The user asked for no flashing: the script has extra challenges instead.
+    NoFlash,
+    /// The policy plays no light (or the session was made without it, e.g. a kiosk's).
+    Off,
+}
+
+impl IssuedLight {
+    /// The verdict's name for the path.
+    pub fn path(&self) -> LightPath {
+        match self {
+            IssuedLight::Sequence(_) => LightPath::Light,
+            IssuedLight::NoFlash => LightPath::NoFlash,
+            IssuedLight::Off => LightPath::Off,
+        }
+    }
+}
+
+/// Which path a session took about light (recorded in the verdict).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LightPath {
+    /// The screen played the nonce's colour sequence.
+    Light,
+    /// No flashing (accessibility): more challenges instead.
+    NoFlash,
+    /// No light in this session.
+    #[default]
+    Off,
+}
+
+/// Whether the verifier's policy plays a light sequence in its sessions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LightMode {
+    /// Never.
+    Off,
+    /// Sessions play light; its result is verified and reported but does not decide REAL.
+    #[default]
+    Optional,
+    /// Sessions play light, and REAL requires a passing light result (unless the user asked
+    /// for no flashing, which adds challenges instead).
+    Required,
+}
+
+/// What an injection risk does to a verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InjectionAction {
+    /// Report it only (the test mode: Chromium's fake camera is itself an injected stream).
+    Flag,
+    /// FAKE at or above `refuse_at`.
+    Refuse,
+    /// FAKE at or above `refuse_at` unless the light challenge passed (the light ties the
+    /// stream to this session's screen).
+    #[default]
+    RequireLight,
+}
+
+/// The injection-signal policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InjectionPolicy {
+    pub action: InjectionAction,
+    /// The risk from which `action` applies.
+    pub refuse_at: Risk,
+    pub thresholds: InjectionThresholds,
+}
+
+impl Default for InjectionPolicy {
+    fn default() -> Self {
+        Self {
+            action: InjectionAction::default(),
+            refuse_at: Risk::High,
+            thresholds: InjectionThresholds::default(),
+        }
+    }
 }
 
 /// What to do with a bundle that has no recording.
@@ -82,6 +173,15 @@ pub struct VerifyPolicy {
     /// The run's wall-clock budget, ms: past it the run stops with an error (the client's
     /// fault: a recording or frames too costly to judge).
     pub max_run_ms: u64,
+    /// Whether sessions play a light sequence, and whether REAL needs it.
+    pub light: LightMode,
+    /// How sequences are drawn from a nonce.
+    pub light_sequence: LightPolicy,
+    /// How the response to them is scored.
+    pub light_scoring: LightConfig,
+    /// Challenges added to the script of a session created without light (accessibility).
+    pub no_flash_extra_challenges: usize,
+    pub injection: InjectionPolicy,
 }
 
 impl Default for VerifyPolicy {
@@ -93,6 +193,11 @@ impl Default for VerifyPolicy {
             recording_slack_ms: 2000,
             max_frame_items: 16,
             max_run_ms: 20_000,
+            light: LightMode::default(),
+            light_sequence: LightPolicy::default(),
+            light_scoring: LightConfig::default(),
+            no_flash_extra_challenges: 1,
+            injection: InjectionPolicy::default(),
         }
     }
 }
@@ -132,7 +237,50 @@ impl VerifyPolicy {
                 ),
             ));
         }
+        if self.no_flash_extra_challenges > 3 {
+            return Err(crate::Error::invalid(
+                "no_flash_extra_challenges",
+                format!(
+                    "no_flash_extra_challenges must be 0..=3, got {}",
+                    self.no_flash_extra_challenges
+                ),
+            ));
+        }
+        self.light_sequence
+            .validate()
+            .map_err(|e| crate::Error::invalid("light_sequence", e.to_string()))?;
+        self.light_scoring
+            .validate()
+            .map_err(|e| crate::Error::invalid("light_scoring", e.to_string()))?;
+        self.injection
+            .thresholds
+            .validate()
+            .map_err(|e| crate::Error::invalid("injection", e.to_string()))?;
         Ok(())
+    }
+
+    /// A stored session's light, the sequence derived again from its nonce.
+    pub fn issued_light(&self, nonce: &str, path: LightPath) -> Result<IssuedLight> {
+        Ok(match path {
+            LightPath::Light => IssuedLight::Sequence(
+                LightSequence::from_nonce(nonce, &self.light_sequence)
+                    .map_err(|e| crate::Error::invalid("light_sequence", e.to_string()))?,
+            ),
+            LightPath::NoFlash => IssuedLight::NoFlash,
+            LightPath::Off => IssuedLight::Off,
+        })
+    }
+
+    /// The light path of a new session: `no_flash` when its creator asked for no flashing.
+    pub fn light_for(&self, nonce: &str, no_flash: bool) -> Result<IssuedLight> {
+        Ok(match (self.light, no_flash) {
+            (LightMode::Off, _) => IssuedLight::Off,
+            (_, true) => IssuedLight::NoFlash,
+            (_, false) => IssuedLight::Sequence(
+                LightSequence::from_nonce(nonce, &self.light_sequence)
+                    .map_err(|e| crate::Error::invalid("light_sequence", e.to_string()))?,
+            ),
+        })
     }
 }
 
@@ -158,6 +306,10 @@ pub enum Refusal {
     RecordingRequired,
     #[error("the bundle lists {count} frames; this server takes at most {max}")]
     TooManyFrames { count: usize, max: usize },
+    #[error("invalid client signals: {0}")]
+    InvalidSignals(String),
+    #[error("the light timeline lists {count} onsets; a sequence has at most {max}")]
+    InvalidLightTimeline { count: usize, max: usize },
 }
 
 impl Refusal {
@@ -173,6 +325,8 @@ impl Refusal {
             Refusal::NoMedia => "no_frames",
             Refusal::RecordingRequired => "recording_required",
             Refusal::TooManyFrames { .. } => "too_many_frames",
+            Refusal::InvalidSignals(_) => "invalid_signals",
+            Refusal::InvalidLightTimeline { .. } => "invalid_light_timeline",
         }
     }
 }
@@ -218,6 +372,9 @@ pub struct Checks {
     pub identity: CheckedBy,
     /// The challenge script was performed (only from a recording).
     pub challenges: CheckedBy,
+    /// The lit skin followed the session's light sequence (only from a recording, only when
+    /// the session played light and the response passed).
+    pub light: CheckedBy,
 }
 
 /// A bundle-level reason for FAKE (the session rules' reasons are [`Failure`]).
@@ -231,6 +388,13 @@ pub enum BundleFailure {
         duration_ms: f64,
         session_age_ms: u64,
     },
+    /// The policy requires light and the recording's response did not pass.
+    LightNotVerified {
+        outcome: LightOutcome,
+        detail: Option<LightInconclusive>,
+    },
+    /// The frames' source looks injected at a risk the policy refuses.
+    InjectionSuspected { risk: Risk },
 }
 
 /// Why a verdict is not REAL.
@@ -280,7 +444,19 @@ pub struct Decision {
     pub pad_score: Option<f32>,
     pub checks: Checks,
     pub failure: Option<VerifyFailure>,
+    /// Which path the session took about light: `light`, `no_flash` (more challenges
+    /// instead) or `off`.
+    pub light_path: LightPath,
+    /// The server's measurement of the light response (null when the session played no light
+    /// or there is no recording).
+    pub light: Option<LightResult>,
+    /// Where the frames came from: the injection risk and its reasons (null without a
+    /// recording).
+    pub injection: Option<InjectionReport>,
 }
+
+/// Most onsets a light timeline may list (a sequence has at most 12 segments).
+const MAX_LIGHT_ONSETS: usize = 32;
 
 /// One frame item, admitted.
 #[derive(Debug, Clone)]
@@ -324,6 +500,19 @@ pub fn bind(
     }
     if manifest.script != issued.script {
         return Err(Refusal::ScriptMismatch);
+    }
+    if let Some(signals) = &manifest.signals {
+        signals
+            .validate()
+            .map_err(|e| Refusal::InvalidSignals(e.to_string()))?;
+    }
+    if let Some(timeline) = &manifest.light {
+        if timeline.onsets_ms.len() > MAX_LIGHT_ONSETS {
+            return Err(Refusal::InvalidLightTimeline {
+                count: timeline.onsets_ms.len(),
+                max: MAX_LIGHT_ONSETS,
+            });
+        }
     }
     Ok(())
 }
@@ -423,8 +612,24 @@ impl Admitted {
             })
             .collect();
         let client = &self.manifest.result;
+        let light_path = self.issued.light.path();
         match &self.clip {
             Some(clip) => {
+                let scoring = &self.policy.light_scoring;
+                // A timeline the sequence does not fit gets a failing light result below; the
+                // run follows the face after the decision only for one that fits.
+                let timeline = self.manifest.light.clone().unwrap_or(LightTimeline {
+                    onsets_ms: Vec::new(),
+                });
+                let light_until = match &self.issued.light {
+                    IssuedLight::Sequence(seq) => {
+                        light::check_timeline(seq, &timeline, scoring.timeline_tolerance_ms)
+                            .ok()
+                            .and_then(|()| light_end_ms(seq, &timeline))
+                            .map(|end| end + scoring.max_lag_ms.max(0.0))
+                    }
+                    IssuedLight::NoFlash | IssuedLight::Off => None,
+                };
                 let run = run_recording(
                     engine,
                     clip,
@@ -432,7 +637,37 @@ impl Admitted {
                     &config,
                     &self.policy,
                     limits,
+                    light_until,
                 )?;
+                let followed = || run.records.iter().chain(&run.observed);
+                let light = match &self.issued.light {
+                    IssuedLight::Sequence(seq) => {
+                        let samples: Vec<_> = followed().filter_map(|r| r.light).collect();
+                        Some(light::score(seq, &timeline, &samples, scoring))
+                    }
+                    IssuedLight::NoFlash | IssuedLight::Off => None,
+                };
+                let light_passed = light
+                    .as_ref()
+                    .is_some_and(|l| l.outcome == LightOutcome::Passed);
+                let frame_signals: Vec<_> = followed()
+                    .filter_map(|r| r.signals.map(|s| (s, r.change)))
+                    .collect();
+                let injection = assess(
+                    &frame_signals,
+                    &run.timestamps_ms,
+                    self.manifest.signals.as_ref(),
+                    &self.policy.injection.thresholds,
+                );
+                let light_required = self.policy.light == LightMode::Required
+                    && matches!(self.issued.light, IssuedLight::Sequence(_));
+                let injection_refused = match self.policy.injection.action {
+                    InjectionAction::Flag => false,
+                    InjectionAction::Refuse => injection.risk >= self.policy.injection.refuse_at,
+                    InjectionAction::RequireLight => {
+                        injection.risk >= self.policy.injection.refuse_at && !light_passed
+                    }
+                };
                 let outcome = &run.report.outcome;
                 let session_age = self
                     .issued
@@ -450,8 +685,21 @@ impl Admitted {
                         duration_ms: run.report.duration_ms,
                         session_age_ms: age,
                     }))
+                } else if let Some(f) = &outcome.failure {
+                    Some(VerifyFailure::Session(f.clone()))
+                } else if light_required && !light_passed {
+                    light.as_ref().map(|l| {
+                        VerifyFailure::Bundle(BundleFailure::LightNotVerified {
+                            outcome: l.outcome,
+                            detail: l.reason,
+                        })
+                    })
+                } else if injection_refused {
+                    Some(VerifyFailure::Bundle(BundleFailure::InjectionSuspected {
+                        risk: injection.risk,
+                    }))
                 } else {
-                    outcome.failure.clone().map(VerifyFailure::Session)
+                    None
                 };
                 let label = if failure.is_none() {
                     VerdictLabel::Real
@@ -476,8 +724,16 @@ impl Admitted {
                             pad: CheckedBy::Server,
                             identity: CheckedBy::Server,
                             challenges: CheckedBy::Server,
+                            light: if light_passed {
+                                CheckedBy::Server
+                            } else {
+                                CheckedBy::None
+                            },
                         },
                         failure,
+                        light_path,
+                        light,
+                        injection: Some(injection),
                     },
                     recording: Some(run.report),
                     frames: FramesReport {
@@ -519,8 +775,12 @@ impl Admitted {
                             pad: CheckedBy::Server,
                             identity: CheckedBy::Server,
                             challenges: CheckedBy::None,
+                            light: CheckedBy::None,
                         },
                         failure,
+                        light_path,
+                        light: None,
+                        injection: None,
                     },
                     recording: None,
                     frames: FramesReport {
@@ -533,6 +793,11 @@ impl Admitted {
             }
         }
     }
+}
+
+/// When the timeline's last segment ends (recording time).
+fn light_end_ms(seq: &LightSequence, timeline: &LightTimeline) -> Option<f64> {
+    Some(timeline.onsets_ms.last()? + seq.segments.last()?.duration_ms)
 }
 
 /// Names of frame items whose bytes repeat an earlier item's.
@@ -564,6 +829,7 @@ mod tests {
             script: vec![Blink, Smile],
             timeout_ms: 8000.0,
             issued_ms: Some(0),
+            light: IssuedLight::Off,
         }
     }
 
@@ -588,6 +854,8 @@ mod tests {
                 .iter()
                 .map(|(n, k, d)| Item::describe(n, *k, "application/octet-stream", Some(0.0), d))
                 .collect(),
+            light: None,
+            signals: None,
         }
     }
 
@@ -667,10 +935,12 @@ mod tests {
             pad: CheckedBy::Server,
             identity: CheckedBy::Server,
             challenges: CheckedBy::None,
+            light: CheckedBy::None,
         };
         assert_eq!(
             serde_json::to_value(c).unwrap(),
-            serde_json::json!({"pad": "server", "identity": "server", "challenges": "none"})
+            serde_json::json!({"pad": "server", "identity": "server", "challenges": "none",
+                               "light": "none"})
         );
         let f = VerifyFailure::Session(Failure::FaceLost);
         assert_eq!(

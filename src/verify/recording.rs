@@ -18,6 +18,7 @@ use crate::check::MediaLimits;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::imgproc::{grey_thumbnail, THUMB_H, THUMB_W};
+use crate::light::LightSample;
 use crate::live::{LiveCheck, LiveConfig};
 use crate::pipeline::{Engine, FrameSummary, Timings};
 use crate::video::VideoReader;
@@ -68,10 +69,16 @@ pub struct RecordingRun {
     pub records: Vec<FrameSummary>,
     /// Each analysed frame's thumbnail, by recording time.
     pub thumbnails: Vec<(f64, [f32; THUMB_W * THUMB_H])>,
+    /// Frames followed after the decision while the light still played (recording time).
+    pub observed: Vec<FrameSummary>,
+    /// Every decoded frame's presentation time, in decoding order.
+    pub timestamps_ms: Vec<f64>,
     pub timings: RunTimings,
 }
 
-/// Runs `script` over the recording `bytes` (blocking).
+/// Runs `script` over the recording `bytes` (blocking). Until `light_until_ms` (recording
+/// time), frames after the decision are still followed for the light challenge
+/// ([`LiveCheck::observe`]).
 pub fn run_recording(
     engine: &Engine,
     bytes: &[u8],
@@ -79,6 +86,7 @@ pub fn run_recording(
     config: &ChallengeConfig,
     policy: &VerifyPolicy,
     limits: &MediaLimits,
+    light_until_ms: Option<f64>,
 ) -> Result<RecordingRun> {
     let started = Instant::now();
     let session = ChallengeSession::with_script(config.clone(), script.to_vec())?;
@@ -96,19 +104,23 @@ pub fn run_recording(
     let span = Cell::new((f64::INFINITY, f64::NEG_INFINITY));
     let decided = Cell::new(None::<f64>);
     let analysis_s = Cell::new(0.0f64);
+    let light_until = light_until_ms.unwrap_or(f64::NEG_INFINITY);
+    let timestamps = RefCell::new(Vec::new());
     let state = RefCell::new(Analysis {
         check: &mut check,
         failure: None,
         records: Vec::new(),
         thumbnails: Vec::new(),
+        observed: Vec::new(),
         stages: Timings::default(),
     });
     let decoded = reader.read_frames(
         |_, t| {
             let (first, last) = span.get();
             span.set((first.min(t), last.max(t)));
+            timestamps.borrow_mut().push(t);
             // 1 ms of slack so a 30 fps recording sampled at 15 fps takes every other frame.
-            decided.get().is_none() && t >= next_t.get() - 1.0
+            (decided.get().is_none() || t <= light_until) && t >= next_t.get() - 1.0
         },
         |vf| {
             let began = Instant::now();
@@ -122,6 +134,17 @@ pub fn run_recording(
                 return ControlFlow::Break(());
             }
             let frame = Frame::from(vf.image);
+            if decided.get().is_some() {
+                match a.check.observe(engine, &frame.as_ref(), vf.t_ms) {
+                    Ok(record) => a.observed.push(record.summary()),
+                    Err(e) => {
+                        a.failure = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+                analysis_s.set(analysis_s.get() + began.elapsed().as_secs_f64());
+                return ControlFlow::Continue(());
+            }
             let step = match a.check.process(engine, &frame.as_ref(), vf.t_ms) {
                 Ok(step) => step,
                 Err(e) => {
@@ -144,6 +167,7 @@ pub fn run_recording(
         failure,
         records,
         thumbnails,
+        observed,
         stages,
         ..
     } = state.into_inner();
@@ -191,8 +215,59 @@ pub fn run_recording(
         },
         records,
         thumbnails,
+        observed,
+        timestamps_ms: timestamps.into_inner(),
         timings,
     })
+}
+
+/// Follows the face through a whole recording at the policy's analysis rate and measures
+/// each frame's lit skin ([`LiveCheck::observe`]): a recording checked against a light
+/// sequence outside a session (`liveproof light`, the recording page's clips).
+pub fn light_samples(
+    engine: &Engine,
+    bytes: &[u8],
+    policy: &VerifyPolicy,
+    limits: &MediaLimits,
+) -> Result<Vec<LightSample>> {
+    // A check that is never fed a frame for its session: observe() only follows the face.
+    let session = ChallengeSession::with_script(
+        ChallengeConfig::default(),
+        vec![ChallengeAction::Blink, ChallengeAction::Smile],
+    )?;
+    let mut check = LiveCheck::new(
+        session,
+        LiveConfig {
+            detect_every: policy.detect_every,
+            evidence: None,
+        },
+    )?;
+    let mut reader = VideoReader::from_bytes(bytes, &limits.video)?;
+    let period = 1000.0 / policy.analysis_fps;
+    let next_t = Cell::new(f64::NEG_INFINITY);
+    let mut samples = Vec::new();
+    let mut failure = None;
+    reader.read_frames(
+        |_, t| t >= next_t.get() - 1.0,
+        |vf| {
+            next_t.set(vf.t_ms + period);
+            let frame = Frame::from(vf.image);
+            match check.observe(engine, &frame.as_ref(), vf.t_ms) {
+                Ok(record) => {
+                    samples.extend(record.light);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        },
+    )?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(samples),
+    }
 }
 
 struct Analysis<'c> {
@@ -200,6 +275,7 @@ struct Analysis<'c> {
     failure: Option<Error>,
     records: Vec<FrameSummary>,
     thumbnails: Vec<(f64, [f32; THUMB_W * THUMB_H])>,
+    observed: Vec<FrameSummary>,
     stages: Timings,
 }
 

@@ -53,7 +53,7 @@ export function clip(name) {
 
 /**
  * Headless Chromium (Debian's, or the binary named by LIVEPROOF_CHROMIUM) whose camera plays
- * `y4m`. A missing Chromium is an error naming its path (scripts/install-deps.sh installs it):
+ * `y4m` (null: Chromium's own generated test pattern, device label "fake_device_0"). A missing Chromium is an error naming its path (scripts/install-deps.sh installs it):
  * the browser tests fail without it, they never skip.
  */
 export async function launch(y4m, extraArgs = []) {
@@ -70,7 +70,7 @@ export async function launch(y4m, extraArgs = []) {
       "--disable-component-update",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-video-capture=${y4m}`,
+      ...(y4m ? [`--use-file-for-fake-video-capture=${y4m}`] : []),
       ...extraArgs,
     ],
   });

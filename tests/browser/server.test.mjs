@@ -88,7 +88,9 @@ test("demo page: a public server session, the recording, and a REAL verdict from
     assert.equal(payload.label, "REAL", `server: ${JSON.stringify(payload)}`);
     // The page sent its recording: the server ran the whole session itself, with the script it
     // drew, and saw it performed.
-    assert.deepEqual(payload.checks, { pad: "server", identity: "server", challenges: "server" });
+    // The fake camera's file does not respond to the screen, so light is not asserted (the
+    // demo's policy plays it without requiring it).
+    assert.deepEqual(payload.checks, { pad: "server", identity: "server", challenges: "server", light: "none" });
     assert.deepEqual(payload.passed, payload.script);
     assert.equal(payload.script.length, 2);
     const rec = payload.server.recording;
@@ -111,6 +113,67 @@ test("demo page: a public server session, the recording, and a REAL verdict from
     const headers = (await page.request.get(`${base}/`)).headers();
     assert.match(headers["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
     assert.deepEqual(await cspViolations(page), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("demo page: a session with screen light plays one onset per colour into the recording; the verdict reports the server's light check", async () => {
+  const browser = await launch(clip("live_headturns_tvl"));
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${base}/?server=1&autostart=1`);
+    await page.waitForFunction(() => window.demo?.server || window.demo?.error, null, { timeout: 180_000, polling: 250 });
+    const seen = await page.evaluate(() => ({
+      session: window.demo.session, light: window.demo.light, manifest: window.demo.manifest, server: window.demo.server, error: window.demo.error,
+    }));
+    await screenshot(page, "demo-light");
+    assert.equal(seen.error, null);
+    const segments = seen.session?.light?.segments;
+    assert.ok(Array.isArray(segments) && segments.length > 0, `the server's session has light (config light = "optional"): ${JSON.stringify(seen.session?.light)}`);
+    // The page painted every colour, then went back to neutral.
+    assert.deepEqual(seen.light.filter((c) => c.colour).map((c) => c.colour), segments.map((s) => s.colour));
+    assert.equal(seen.light.at(-1).colour, null);
+    // The evidence manifest carries one onset per segment, increasing, on the recording's time base.
+    const onsets = seen.manifest?.light?.onsets_ms;
+    assert.ok(Array.isArray(onsets), `manifest.light: ${JSON.stringify(seen.manifest?.light)}`);
+    assert.equal(onsets.length, segments.length);
+    assert.ok(onsets[0] >= 250, `the first colour ~300 ms after the recording started: ${onsets[0]}`);
+    for (let i = 1; i < onsets.length; i++) {
+      const gap = onsets[i] - onsets[i - 1];
+      assert.ok(gap >= 334, `onset ${i} only ${gap} ms after the previous (at most 3 changes a second)`);
+      assert.ok(Math.abs(gap - segments[i - 1].duration_ms) <= 150, `gap ${i}: ${gap} ms for a ${segments[i - 1].duration_ms} ms segment`);
+    }
+    const payload = await verifyVerdict(seen.server.verdict);
+    console.log(`# light: ${JSON.stringify(payload.light)}; injection: ${JSON.stringify(payload.injection)}`);
+    assert.equal(typeof payload.light, "object");
+    assert.notEqual(payload.light, null, "the verdict has the server's light check");
+    assert.equal(payload.light_path, "light");
+    // The server derived the same sequence from the nonce and measured each segment on the recording.
+    assert.deepEqual(payload.light.segments.map((s) => s.colour), segments.map((s) => s.colour));
+    assert.ok(["passed", "failed", "inconclusive"].includes(payload.light.outcome), payload.light.outcome);
+    assert.ok(payload.injection && typeof payload.injection.risk === "string", JSON.stringify(payload.injection));
+    // Chromium's fake camera is itself an injected stream: its file-path label is flagged (test mode: flagged, not refused).
+    assert.ok(payload.injection.reasons.some((r) => r.signal === "virtual_camera"), JSON.stringify(payload.injection));
+    assert.notEqual(payload.injection.risk, "low", JSON.stringify(payload.injection));
+    // The demo printed both.
+    assert.match(await page.textContent("#server-verdict"), /light: .*injection risk: /);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("demo page: 'no flash' creates the session with {light: false}: no light, no timeline", async () => {
+  const browser = await launch(clip("live_headturns_tvl"));
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${base}/?server=1&autostart=1&noflash=1`);
+    await page.waitForFunction(() => window.demo?.server || window.demo?.error, null, { timeout: 180_000, polling: 250 });
+    const seen = await page.evaluate(() => ({ session: window.demo.session, light: window.demo.light, manifest: window.demo.manifest, error: window.demo.error }));
+    assert.equal(seen.error, null);
+    assert.equal(seen.session.light, null);
+    assert.deepEqual(seen.light, []);
+    assert.equal(seen.manifest?.light ?? null, null);
   } finally {
     await browser.close();
   }

@@ -8,7 +8,7 @@ use liveproof::check::MediaLimits;
 use liveproof::clip::run_clip;
 use liveproof::evidence::{Bundle, Clip, EvidenceConfig};
 use liveproof::verify::{
-    admit, BundleFailure, CheckedBy, Issued, VerdictLabel, VerifyFailure, VerifyPolicy,
+    admit, BundleFailure, CheckedBy, Issued, IssuedLight, VerdictLabel, VerifyFailure, VerifyPolicy,
 };
 use liveproof::video::{VideoLimits, VideoReader};
 use liveproof::{LiveCheck, LiveConfig};
@@ -25,6 +25,7 @@ fn issued(issued_ms: Option<u64>) -> Issued {
         script: vec![Smile, Blink],
         timeout_ms: 8000.0,
         issued_ms,
+        light: IssuedLight::Off,
     }
 }
 

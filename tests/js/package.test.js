@@ -204,6 +204,7 @@ test('every default the .d.ts files state is the wasm build\'s (core) or the wra
     'LivenessOptions.cacheModels': (s, p) => assert.equal(n.cacheModels, s.value, p),
     'LivenessOptions.session': (s, p) => { assert.match(s.text, /^none\b/, p); assert.equal(n.session, null, p); },
     'LivenessOptions.transport': (s, p) => assert.equal(n.transport, s.value, p),
+    'LivenessOptions.light': (s, p) => assert.equal(n.light, s.value, p),
   };
 
   const stated = statedDefaults(readFileSync(join(PKG, 'index.d.ts'), 'utf8'));
@@ -211,13 +212,13 @@ test('every default the .d.ts files state is the wasm build\'s (core) or the wra
   // sentence is gone (renamed, reworded), fails; so does a parse that finds nothing.
   assert.deepEqual([...stated.keys()].sort(), [...Object.keys(core), ...Object.keys(sdk)].sort());
   assert.equal(Object.keys(core).length, 17);
-  assert.equal(stated.size, 37);
+  assert.equal(stated.size, 38);
   for (const [path, s] of stated) {
     if (/the core's default/.test(s.text)) assert.ok(path in core, `${path} says it is the core's default`);
     (core[path] ?? sdk[path])(s, path);
   }
   // The SDK's defaults are DEFAULTS' entries (normalizeOptions reads them from there).
-  for (const k of ['detectEvery', 'maxAnalysisSide', 'landmarks', 'wasm', 'cacheModels', 'transport']) assert.equal(n[k], DEFAULTS[k], k);
+  for (const k of ['detectEvery', 'maxAnalysisSide', 'landmarks', 'wasm', 'cacheModels', 'transport', 'light']) assert.equal(n[k], DEFAULTS[k], k);
   assert.deepEqual(n.camera, { ...DEFAULTS.camera });
   assert.equal(statedDefaults(readFileSync(join(PKG, 'element.d.ts'), 'utf8')).size, 0, 'element.d.ts states a default: check it here');
 });

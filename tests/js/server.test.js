@@ -86,7 +86,10 @@ test('online: the server session drives the SDK; without a recording the verdict
   const r = answer.result;
   assert.equal(r.label, 'PASSIVE_ONLY', JSON.stringify(r));
   assert.deepEqual(r.passed, [], 'the server saw no challenge');
-  assert.deepEqual(r.checks, { pad: 'server', identity: 'server', challenges: 'none' });
+  assert.deepEqual(r.checks, { pad: 'server', identity: 'server', challenges: 'none', light: 'none' });
+  // No recording: no light measured, nothing to judge the frames' source on.
+  assert.equal(r.light, null);
+  assert.equal(r.injection, null);
   assert.equal(r.sub, session.session_id);
   assert.equal(r.nonce, session.nonce);
   assert.equal(r.aud, 'liveproof-public');

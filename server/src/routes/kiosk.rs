@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use liveproof::challenge::ChallengeAction;
 use liveproof::evidence::{jws, verify_bundle, Alg, EvidenceError, VerifyKey, MAX_ID_LEN};
-use liveproof::verify::{bind, Issued};
+use liveproof::verify::{bind, Issued, IssuedLight};
 use serde::Serialize;
 
 use crate::clock::{now_ms, rfc3339};
@@ -154,6 +154,8 @@ async fn check_and_judge(
             script: m.script.clone(),
             timeout_ms: kiosk.script.timeout_ms,
             issued_ms: None,
+            // An offline kiosk makes its own nonces; its light (if any) is not the server's.
+            light: IssuedLight::Off,
         },
         subject: format!("kiosk:{}:{}", device.id, m.session_id),
         audience: device.owner.clone(),

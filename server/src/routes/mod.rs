@@ -4,6 +4,7 @@ pub mod batch;
 pub mod devices;
 pub mod jwks;
 pub mod kiosk;
+pub mod light;
 pub mod liveness;
 pub mod ops;
 pub mod selfie;

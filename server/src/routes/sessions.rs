@@ -30,9 +30,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use liveproof::challenge::ChallengeConfig;
 use liveproof::challenge::{ChallengeAction, PolicyError, ScriptPolicy, ScriptRequest};
 use liveproof::evidence::{jws, verify_bundle, Alg, VerifyKey};
-use liveproof::verify::{bind, Issued};
+use liveproof::light::LightSegment;
+use liveproof::verify::{bind, Issued, IssuedLight};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -63,8 +65,18 @@ pub fn router(evidence_body_bytes: usize) -> Router<AppState> {
         )
 }
 
-/// Parses a relying party's options (every field optional; an empty body asks for nothing).
-fn parse_request(body: &[u8]) -> Result<ScriptRequest, AppError> {
+/// What a creator asks for.
+#[derive(Debug, Default, PartialEq)]
+struct CreateRequest {
+    /// A relying party's narrowing of the script policy.
+    script: ScriptRequest,
+    /// `"light": false`: no flashing (accessibility). Anyone may ask, the person being
+    /// checked included: the script gets extra challenges instead, never fewer checks.
+    no_flash: bool,
+}
+
+/// Parses a creator's options (every field optional; an empty body asks for nothing).
+fn parse_request(body: &[u8]) -> Result<CreateRequest, AppError> {
     let object = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -80,8 +92,14 @@ fn parse_request(body: &[u8]) -> Result<ScriptRequest, AppError> {
         }
     };
     let mut request = ScriptRequest::default();
+    let mut no_flash = false;
     for (k, v) in &object {
         match k.as_str() {
+            "light" => {
+                no_flash = !v
+                    .as_bool()
+                    .ok_or_else(|| AppError::invalid_field("light", "must be true or false"))?;
+            }
             "challenges" => {
                 let list = v.as_array().ok_or_else(|| {
                     AppError::invalid_field("challenges", "must be an array of action names")
@@ -114,12 +132,15 @@ fn parse_request(body: &[u8]) -> Result<ScriptRequest, AppError> {
             other => {
                 return Err(AppError::invalid_field(
                     other,
-                    "unknown field (accepted: challenges, count, timeout_ms)",
+                    "unknown field (accepted: challenges, count, timeout_ms, light)",
                 ))
             }
         }
     }
-    Ok(request)
+    Ok(CreateRequest {
+        script: request,
+        no_flash,
+    })
 }
 
 /// A policy error, put on the field it is about.
@@ -127,8 +148,23 @@ pub fn policy_field_error(e: PolicyError) -> AppError {
     AppError::invalid_field(e.field, e.message)
 }
 
-/// The policy a creator gets: the server's, narrowed by a relying party's request.
+/// The policy a creator gets: the server's, narrowed by a relying party's request, with
+/// `extra` more challenges (the no-flash path; as many as the actions allow).
 fn policy_for(
+    creator: &SessionCreator,
+    policy: &ScriptPolicy,
+    request: &ScriptRequest,
+    extra: usize,
+) -> Result<ScriptPolicy, AppError> {
+    let mut narrowed = policy_within(creator, policy, request)?;
+    let mut actions = narrowed.actions.clone();
+    actions.sort();
+    actions.dedup();
+    narrowed.count = (narrowed.count + extra).min(actions.len().max(narrowed.count));
+    Ok(narrowed)
+}
+
+fn policy_within(
     creator: &SessionCreator,
     policy: &ScriptPolicy,
     request: &ScriptRequest,
@@ -158,6 +194,29 @@ pub struct SessionCreated {
     pub expires_at: String,
     pub expires_in: u64,
     pub evidence_url: String,
+    /// The screen-light sequence the SDK plays (drawn by the core from the nonce; the server
+    /// derives it again to verify), or null: light off by policy, or `"light": false` asked.
+    pub light: Option<SessionLight>,
+}
+
+/// A session's light sequence, as the SDK plays it.
+#[derive(Debug, Serialize)]
+pub struct SessionLight {
+    pub segments: Vec<LightSegment>,
+    /// The passive phase the session's challenge config uses (ms), as the server's run.
+    pub passive_ms: f64,
+}
+
+impl SessionLight {
+    pub fn of(light: &IssuedLight) -> Option<Self> {
+        match light {
+            IssuedLight::Sequence(seq) => Some(Self {
+                segments: seq.segments.clone(),
+                passive_ms: ChallengeConfig::default().passive_ms,
+            }),
+            IssuedLight::NoFlash | IssuedLight::Off => None,
+        }
+    }
 }
 
 async fn create(
@@ -166,8 +225,22 @@ async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, AppError> {
     let request = parse_request(&body?)?;
-    let policy = policy_for(&creator, &state.config.sessions.script, &request)?;
+    let verification = &state.config.verification;
     let nonce = token(32)?;
+    let light = verification
+        .light_for(&nonce, request.no_flash)
+        .map_err(AppError::from)?;
+    let extra = if light == IssuedLight::NoFlash {
+        verification.no_flash_extra_challenges
+    } else {
+        0
+    };
+    let policy = policy_for(
+        &creator,
+        &state.config.sessions.script,
+        &request.script,
+        extra,
+    )?;
     let script = policy.draw(nonce.as_bytes()).map_err(policy_field_error)?;
     let mut key = [0u8; 32];
     crate::random::fill(&mut key)?;
@@ -188,6 +261,7 @@ async fn create(
         created_ms,
         expires_ms: created_ms + ttl_ms,
         status: SessionStatus::Pending,
+        light: light.path(),
     };
     state.store.create_session(&session).await?;
     tracing::info!(session = %session.id, principal = %session.principal, script = ?session.script, "session created");
@@ -201,6 +275,7 @@ async fn create(
         session_id: session.id,
         nonce: session.nonce,
         challenges: session.script,
+        light: SessionLight::of(&light),
     };
     Ok((
         StatusCode::CREATED,
@@ -268,6 +343,10 @@ async fn check_and_judge(
         script: session.script.clone(),
         timeout_ms: session.timeout_ms,
         issued_ms: Some(session.created_ms),
+        light: state
+            .config
+            .verification
+            .issued_light(&session.nonce, session.light)?,
     };
     bind(&issued, &state.config.verification, &verified.manifest)?;
     let items = read_items(form, &verified.manifest).await?;
@@ -300,8 +379,16 @@ mod tests {
 
     #[test]
     fn requests_parse_and_only_a_relying_party_may_narrow_the_policy() {
-        assert!(parse_request(b"").unwrap().is_empty());
-        let r = parse_request(br#"{"challenges":["blink","LOOK_LEFT"],"count":2}"#).unwrap();
+        assert_eq!(parse_request(b"").unwrap(), CreateRequest::default());
+        assert!(parse_request(br#"{"light":false}"#).unwrap().no_flash);
+        assert!(!parse_request(br#"{"light":true}"#).unwrap().no_flash);
+        assert_eq!(
+            field_of(parse_request(br#"{"light":0}"#).unwrap_err()),
+            "light"
+        );
+        let r = parse_request(br#"{"challenges":["blink","LOOK_LEFT"],"count":2}"#)
+            .unwrap()
+            .script;
         assert_eq!(
             r.challenges,
             Some(vec![ChallengeAction::Blink, ChallengeAction::LookLeft])
@@ -331,11 +418,12 @@ mod tests {
             subject: "bank".into(),
             ..BearerClaims::default()
         });
-        assert_eq!(policy_for(&public, &policy, &r0()).unwrap(), policy);
-        let asked =
-            parse_request(br#"{"challenges":["BLINK"],"count":1,"timeout_ms":120000}"#).unwrap();
+        assert_eq!(policy_for(&public, &policy, &r0(), 0).unwrap(), policy);
+        let asked = parse_request(br#"{"challenges":["BLINK"],"count":1,"timeout_ms":120000}"#)
+            .unwrap()
+            .script;
         assert!(matches!(
-            policy_for(&public, &policy, &asked).unwrap_err(),
+            policy_for(&public, &policy, &asked, 0).unwrap_err(),
             AppError::Coded {
                 code: "options_not_allowed",
                 ..
@@ -343,13 +431,21 @@ mod tests {
         ));
         // Even a relying party cannot loosen the policy.
         assert_eq!(
-            field_of(policy_for(&rp, &policy, &asked).unwrap_err()),
+            field_of(policy_for(&rp, &policy, &asked, 0).unwrap_err()),
             "count"
         );
-        let fine = parse_request(br#"{"challenges":["BLINK","SMILE"],"timeout_ms":5000}"#).unwrap();
-        let narrowed = policy_for(&rp, &policy, &fine).unwrap();
+        let fine = parse_request(br#"{"challenges":["BLINK","SMILE"],"timeout_ms":5000}"#)
+            .unwrap()
+            .script;
+        let narrowed = policy_for(&rp, &policy, &fine, 0).unwrap();
         assert_eq!(narrowed.count, 2);
         assert_eq!(narrowed.timeout_ms, 5000.0);
+        // The no-flash path adds challenges, as many as the actions allow.
+        assert_eq!(
+            policy_for(&public, &policy, &r0(), 1).unwrap().count,
+            policy.count + 1
+        );
+        assert_eq!(policy_for(&rp, &policy, &fine, 1).unwrap().count, 2);
     }
 
     fn r0() -> ScriptRequest {

@@ -117,6 +117,8 @@ fn forged(s: &Issued, frames: &[Vec<u8>], recording: Option<(&[u8], &str)>) -> B
             failure: None,
         },
         items,
+        light: None,
+        signals: None,
     };
     Bundle { manifest, data }
 }

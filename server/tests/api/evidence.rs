@@ -80,9 +80,19 @@ async fn an_honest_recording_gets_a_real_verdict_from_the_servers_own_run_once()
     assert_eq!(result["passed"], json!(script), "what the server saw");
     assert_eq!(
         result["checks"],
-        json!({"pad": "server", "identity": "server", "challenges": "server"})
+        json!({"pad": "server", "identity": "server", "challenges": "server", "light": "none"})
     );
     assert_eq!(result["failure"], Value::Null);
+    // The default policy plays light but does not require it: this bundle reports no timeline
+    // (the Rust client here paints nothing), so the server's light check fails and says why,
+    // and the verdict asserts nothing about light.
+    assert_eq!(result["light_path"], "light");
+    assert_eq!(result["light"]["outcome"], "failed", "{result}");
+    assert_eq!(
+        result["light"]["timeline_error"]["code"], "count_mismatch",
+        "{result}"
+    );
+    assert!(result["injection"]["risk"].is_string(), "{result}");
     let pad = result["pad_score"].as_f64().unwrap();
     assert!(pad >= 0.5, "{pad}");
     assert!((result["confidence"].as_f64().unwrap() - pad).abs() < 1e-6);
@@ -169,10 +179,13 @@ async fn without_a_recording_the_verdict_is_passive_only_or_refused_by_policy() 
     assert_eq!(result["confidence"], 0.0);
     assert_eq!(
         result["checks"],
-        json!({"pad": "server", "identity": "server", "challenges": "none"})
+        json!({"pad": "server", "identity": "server", "challenges": "none", "light": "none"})
     );
     assert_eq!(result["failure"], Value::Null);
     assert_eq!(result["server"]["recording"], Value::Null);
+    // Nothing to measure light or the frames' source on without a recording.
+    assert_eq!(result["light"], Value::Null);
+    assert_eq!(result["injection"], Value::Null);
     let frames = &result["server"]["frames"];
     let analysed = frames["analysed"].as_array().unwrap();
     assert_eq!(
@@ -293,6 +306,7 @@ async fn refused_evidence_gets_its_status_and_the_server_keeps_serving() {
         created_ms: now_ms() - 20 * 60_000,
         expires_ms: now_ms() - 10 * 60_000,
         status: SessionStatus::Pending,
+        light: Default::default(),
     };
     state.store.create_session(&expired).await.unwrap();
     let eb = bundle_of(

@@ -32,6 +32,8 @@ fn session(id: &str, expires_in_ms: i64) -> SessionRecord {
         created_ms: now - 1000,
         expires_ms: (now as i64 + expires_in_ms) as u64,
         status: SessionStatus::Pending,
+        // Not the default, so the round trip through each store shows it kept.
+        light: liveproof::verify::LightPath::NoFlash,
     }
 }
 

@@ -36,6 +36,12 @@ enum Command {
     /// The server's run of a session recording with its script: the report a verdict is
     /// signed from, and where the time went (stderr).
     Replay(crate::replay::ReplayArgs),
+    /// Score a recording's response to the light sequence of a nonce (a real session saved
+    /// by www/light.html).
+    Light(crate::light_cmd::LightArgs),
+    /// The light challenge simulated on the real live clips of the media folder (honest
+    /// response, another session's light, an unlit replay, a photo): the detection table.
+    LightSim(crate::light_sim::LightSimArgs),
     /// Run `check` over every case in a ZIP and write a ZIP of results.
     Batch(crate::batch::BatchArgs),
     /// APCER per attack type and BPCER on a labelled folder (layout in README.md).
@@ -159,6 +165,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Video(args) => crate::video_cmd::run(&engine, args),
         Command::Replay(args) => crate::replay::run(&engine, args),
+        Command::Light(args) => crate::light_cmd::run(&engine, args),
+        Command::LightSim(args) => crate::light_sim::run(&engine, args),
         Command::Batch(args) => crate::batch::run(&engine, args),
         Command::Eval(args) => crate::eval::run(&engine, args),
         Command::Analyze { images, brief } => analyze(&engine, &images, brief),

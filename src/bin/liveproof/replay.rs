@@ -51,7 +51,7 @@ pub fn run(engine: &Engine, args: ReplayArgs) -> Result<()> {
     let mut limits = MediaLimits::default();
     limits.video.decode_threads = 1;
     for i in 0..args.repeat.max(1) {
-        let run = run_recording(engine, &bytes, &script, &config, &policy, &limits)?;
+        let run = run_recording(engine, &bytes, &script, &config, &policy, &limits, None)?;
         if i == 0 {
             println!("{}", serde_json::to_string_pretty(&run.report)?);
         }

@@ -93,3 +93,25 @@ export function strictness(lv: Liveness) {
   // @ts-expect-error wasm flavour
   void Liveness.create({ wasm: 'sse' });
 }
+
+export async function lightAndSignals(session: import('liveproof').ServerSession): Promise<void> {
+  const lv = await Liveness.create({ session, light: true });
+  lv.on('light', (d) => {
+    const c: [number, number, number] | null = d.colour;
+    document.body.style.background = c ? `rgb(${c.join(' ')})` : '';
+    console.log(d.index, d.t_ms);
+  });
+  const l = lv.light;
+  if (l) console.log(l.segments[0].duration_ms, l.current, l.onsets.length);
+  const s = lv.signals;
+  console.log(s.wrapped.includes('getUserMedia'), s.device_label, s.settings_inconsistent, s.frame_intervals?.median_ms);
+  const { manifest } = await lv.evidence();
+  console.log(manifest.light?.onsets_ms.length, manifest.signals?.wrapped);
+  const { result } = await lv.submit();
+  console.log(result.light, result.injection?.risk);
+  const el = document.createElement('liveproof-check');
+  el.setAttribute('no-flash', '');
+  el.addEventListener('light', (e) => console.log(e.detail.colour));
+  const segs: import('liveproof').LightSegment[] = session.light?.segments ?? [];
+  console.log(segs.length);
+}

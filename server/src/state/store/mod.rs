@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use liveproof::challenge::ChallengeAction;
+use liveproof::verify::LightPath;
 use serde::{Deserialize, Serialize};
 
 pub use crate::clock::now_ms;
@@ -140,6 +141,10 @@ pub struct SessionRecord {
     pub created_ms: u64,
     pub expires_ms: u64,
     pub status: SessionStatus,
+    /// Whether the session plays the light sequence its nonce determines (re-derived at
+    /// verification), or took the no-flash path. Sessions stored before light have none.
+    #[serde(default)]
+    pub light: LightPath,
 }
 
 impl SessionRecord {

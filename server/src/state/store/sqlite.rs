@@ -9,6 +9,7 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use liveproof::verify::LightPath;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     audience TEXT NOT NULL DEFAULT '',
     created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    light TEXT NOT NULL DEFAULT 'off'
 );
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_ms);
 CREATE TABLE IF NOT EXISTS nonces (
@@ -76,6 +78,15 @@ CREATE TABLE IF NOT EXISTS devices (
     revoked_ms INTEGER
 );
 ";
+
+/// A light path's stored name (its JSON name).
+fn light_name(path: LightPath) -> &'static str {
+    match path {
+        LightPath::Light => "light",
+        LightPath::NoFlash => "no_flash",
+        LightPath::Off => "off",
+    }
+}
 
 impl SqliteStore {
     /// Opens (creating or migrating if needed) the database at `path`.
@@ -96,6 +107,15 @@ impl SqliteStore {
         if !has_audience {
             conn.execute_batch(
                 "ALTER TABLE sessions ADD COLUMN audience TEXT NOT NULL DEFAULT ''",
+            )?;
+        }
+        // ... and sessions from before the light challenge.
+        let has_light = conn
+            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'light'")?
+            .exists([])?;
+        if !has_light {
+            conn.execute_batch(
+                "ALTER TABLE sessions ADD COLUMN light TEXT NOT NULL DEFAULT 'off'",
             )?;
         }
         Ok(Self {
@@ -261,8 +281,8 @@ impl Store for SqliteStore {
             c.execute(
                 "INSERT INTO sessions
                  (id, nonce, key, script, timeout_ms, principal, audience, created_ms,
-                  expires_ms, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  expires_ms, status, light)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     s.id,
                     s.nonce,
@@ -273,7 +293,8 @@ impl Store for SqliteStore {
                     s.audience,
                     s.created_ms as i64,
                     s.expires_ms as i64,
-                    s.status.as_str()
+                    s.status.as_str(),
+                    light_name(s.light),
                 ],
             )
             .map(|_| ())
@@ -285,7 +306,7 @@ impl Store for SqliteStore {
         let row = self.with(|c| {
             c.query_row(
                 "SELECT id, nonce, key, script, timeout_ms, principal, created_ms, expires_ms,
-                        status, audience
+                        status, audience, light
                  FROM sessions WHERE id = ?1 AND expires_ms >= ?2",
                 params![id, forget_before as i64],
                 |r| {
@@ -300,6 +321,7 @@ impl Store for SqliteStore {
                         r.get::<_, i64>(7)?,
                         r.get::<_, String>(8)?,
                         r.get::<_, String>(9)?,
+                        r.get::<_, String>(10)?,
                     ))
                 },
             )
@@ -316,6 +338,7 @@ impl Store for SqliteStore {
             expires,
             status,
             audience,
+            light,
         )) = row
         else {
             return Ok(None);
@@ -333,6 +356,8 @@ impl Store for SqliteStore {
             expires_ms: ms(expires),
             status: SessionStatus::parse(&status)
                 .ok_or_else(|| StoreError::Corrupt(format!("session status {status:?}")))?,
+            light: serde_json::from_value(serde_json::Value::String(light.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("session light {light:?}")))?,
         }))
     }
 
