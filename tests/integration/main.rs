@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod evidence;
+mod light;
 mod reference;
 mod stills;
 mod verify;
