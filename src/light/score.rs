@@ -570,20 +570,6 @@ mod tests {
     use crate::light::sequence::LightPolicy;
     use crate::light::simulate::{simulate_samples, Tint};
 
-    fn timeline_for(seq: &LightSequence, first: f64) -> LightTimeline {
-        let mut t = first;
-        let onsets_ms = seq
-            .segments
-            .iter()
-            .map(|s| {
-                let o = t;
-                t += s.duration_ms;
-                o
-            })
-            .collect();
-        LightTimeline { onsets_ms }
-    }
-
     fn frame_times(until_ms: f64, fps: f64) -> Vec<f64> {
         (0..)
             .map(|i| i as f64 * 1000.0 / fps)
@@ -637,7 +623,7 @@ mod tests {
         for config in bad {
             assert!(matches!(config.validate(), Err(LightError::Config(_))));
             let s = seq("x");
-            let r = score(&s, &timeline_for(&s, 0.0), &[], &config);
+            let r = score(&s, &s.timeline_from(0.0), &[], &config);
             assert_eq!(r.reason, Some(LightInconclusive::InvalidConfig));
         }
         assert!(serde_json::from_str::<LightConfig>(r#"{"lag":1}"#).is_err());
@@ -648,7 +634,7 @@ mod tests {
     #[test]
     fn light_hostile_samples_never_panic() {
         let s = seq("hostile");
-        let tl = timeline_for(&s, 200.0);
+        let tl = s.timeline_from(200.0);
         let config = LightConfig::default();
         let r = score(&s, &tl, &[], &config);
         assert_eq!(r.outcome, LightOutcome::Inconclusive);
@@ -690,7 +676,7 @@ mod tests {
     #[test]
     fn light_bad_timeline_fails_with_its_error() {
         let s = seq("timeline");
-        let mut tl = timeline_for(&s, 200.0);
+        let mut tl = s.timeline_from(200.0);
         tl.onsets_ms[3] += 400.0;
         let r = score(&s, &tl, &[], &LightConfig::default());
         assert_eq!(r.outcome, LightOutcome::Failed);
@@ -708,7 +694,7 @@ mod tests {
 
     fn genuine(nonce: &str, share: f32, sigma: f32, seed: u64) -> LightResult {
         let s = seq(nonce);
-        let tl = timeline_for(&s, 500.0);
+        let tl = s.timeline_from(500.0);
         let times = frame_times(500.0 + s.total_ms() + 600.0, 15.0);
         let tint = Tint {
             share,
@@ -746,8 +732,8 @@ mod tests {
             let shown = seq(&format!("attacker-{i}"));
             let claimed = seq(&format!("session-{i}"));
             let start = 500.0;
-            let tl_claimed = timeline_for(&claimed, start);
-            let tl_shown = timeline_for(&shown, start);
+            let tl_claimed = claimed.timeline_from(start);
+            let tl_shown = shown.timeline_from(start);
             let end = start + claimed.total_ms().max(shown.total_ms()) + 600.0;
             let tint = Tint {
                 share: 0.1,
@@ -776,7 +762,7 @@ mod tests {
     #[test]
     fn light_inconclusive_reasons() {
         let s = seq("reasons");
-        let tl = timeline_for(&s, 500.0);
+        let tl = s.timeline_from(500.0);
         let config = LightConfig::default();
         let times = frame_times(500.0 + s.total_ms() + 600.0, 15.0);
         let tint = Tint {

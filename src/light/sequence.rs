@@ -219,6 +219,22 @@ impl LightSequence {
             .sum();
         (weighted / total) as f32
     }
+
+    /// The timeline of this sequence shown exactly on time from `first_onset_ms`, each segment
+    /// for its drawn duration: what a punctual SDK reports, and what a simulation lights a clip
+    /// with.
+    pub fn timeline_from(&self, first_onset_ms: f64) -> LightTimeline {
+        let onsets_ms = self
+            .segments
+            .iter()
+            .scan(first_onset_ms, |t, s| {
+                let onset = *t;
+                *t += s.duration_ms;
+                Some(onset)
+            })
+            .collect();
+        LightTimeline { onsets_ms }
+    }
 }
 
 /// Indices of the palette colours allowed after `PALETTE[prev]`: a different colour, strong

@@ -90,13 +90,7 @@ pub fn run_recording(
 ) -> Result<RecordingRun> {
     let started = Instant::now();
     let session = ChallengeSession::with_script(config.clone(), script.to_vec())?;
-    let mut check = LiveCheck::new(
-        session,
-        LiveConfig {
-            detect_every: policy.detect_every,
-            evidence: None,
-        },
-    )?;
+    let mut check = server_check(session, policy)?;
     let mut reader = VideoReader::from_bytes(bytes, &limits.video)?;
     let info = reader.info().clone();
     let period = 1000.0 / policy.analysis_fps;
@@ -235,13 +229,7 @@ pub fn light_samples(
         ChallengeConfig::default(),
         vec![ChallengeAction::Blink, ChallengeAction::Smile],
     )?;
-    let mut check = LiveCheck::new(
-        session,
-        LiveConfig {
-            detect_every: policy.detect_every,
-            evidence: None,
-        },
-    )?;
+    let mut check = server_check(session, policy)?;
     let mut reader = VideoReader::from_bytes(bytes, &limits.video)?;
     let period = 1000.0 / policy.analysis_fps;
     let next_t = Cell::new(f64::NEG_INFINITY);
@@ -268,6 +256,17 @@ pub fn light_samples(
         Some(e) => Err(e),
         None => Ok(samples),
     }
+}
+
+/// The verifier's check: the policy's detector schedule, no evidence of its own.
+fn server_check(session: ChallengeSession, policy: &VerifyPolicy) -> Result<LiveCheck> {
+    LiveCheck::new(
+        session,
+        LiveConfig {
+            detect_every: policy.detect_every,
+            evidence: None,
+        },
+    )
 }
 
 struct Analysis<'c> {

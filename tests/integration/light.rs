@@ -20,17 +20,7 @@ const CLIP: &str = "video_live/lp_d12.mp4";
 /// 300 ms in), as VP8 WebM; and the timeline the recording page would save.
 fn lit_recording(nonce: &str, dir: &std::path::Path) -> (std::path::PathBuf, LightTimeline) {
     let seq = LightSequence::from_nonce(nonce, &LightPolicy::default()).unwrap();
-    let mut t = 300.0;
-    let onsets_ms = seq
-        .segments
-        .iter()
-        .map(|s| {
-            let onset = t;
-            t += s.duration_ms;
-            onset
-        })
-        .collect();
-    let timeline = LightTimeline { onsets_ms };
+    let timeline = seq.timeline_from(300.0);
     let bytes = std::fs::read(media(CLIP)).unwrap();
     let mut reader = VideoReader::from_bytes(&bytes, &VideoLimits::default()).unwrap();
     let mut frames = Vec::new();
@@ -124,16 +114,7 @@ fn the_cli_scores_a_recording_against_its_nonces_light() {
 
     // Scored against another nonce's sequence (its own timeline), the same recording fails.
     let other = LightSequence::from_nonce("another-nonce", &LightPolicy::default()).unwrap();
-    let mut t = 300.0;
-    let onsets: Vec<f64> = other
-        .segments
-        .iter()
-        .map(|s| {
-            let o = t;
-            t += s.duration_ms;
-            o
-        })
-        .collect();
+    let onsets = other.timeline_from(300.0).onsets_ms;
     let out = light(&clip, "another-nonce", &json!({"onsets_ms": onsets}));
     assert!(out.status.success());
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();

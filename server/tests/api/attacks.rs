@@ -130,30 +130,6 @@ async fn verdict(app: &axum::Router, s: &Issued, b: &Bundle) -> Value {
     r.json["result"].clone()
 }
 
-/// A photo made into a 6 s video, as a virtual camera would stream it.
-fn still_video(rel: &str) -> Vec<u8> {
-    ffmpeg(
-        &[
-            "-loop",
-            "1",
-            "-i",
-            &format!("{{media}}/{rel}"),
-            "-t",
-            "6",
-            "-r",
-            "15",
-            "-vf",
-            "scale=540:-2,format=yuv420p",
-            "-c:v",
-            "libvpx",
-            "-b:v",
-            "1M",
-            "{out}",
-        ],
-        "webm",
-    )
-}
-
 #[tokio::test]
 async fn attack_1_forged_claims_on_a_paper_mask_photo_never_get_real() {
     let app = router_with(policy_config()).await;

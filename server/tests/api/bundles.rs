@@ -316,3 +316,27 @@ pub fn ffmpeg(args: &[&str], extension: &str) -> Vec<u8> {
     assert!(status.success(), "ffmpeg {args:?}");
     std::fs::read(&out).unwrap()
 }
+
+/// A photo made into a 6 s video, as a virtual camera would stream it.
+pub fn still_video(rel: &str) -> Vec<u8> {
+    ffmpeg(
+        &[
+            "-loop",
+            "1",
+            "-i",
+            &format!("{{media}}/{rel}"),
+            "-t",
+            "6",
+            "-r",
+            "15",
+            "-vf",
+            "scale=540:-2,format=yuv420p",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "1M",
+            "{out}",
+        ],
+        "webm",
+    )
+}

@@ -126,26 +126,7 @@ async fn a_virtual_camera_alone_is_a_medium_risk_refused_only_from_medium() {
 async fn a_photo_streamed_as_video_shows_frozen_frames_measured_by_the_server() {
     let app = server(InjectionAction::Flag).await;
     let s = create_session(&app, json!({})).await;
-    let video = ffmpeg(
-        &[
-            "-loop",
-            "1",
-            "-i",
-            "{media}/live/frame_lp_d11_t2.0.jpg",
-            "-t",
-            "5",
-            "-r",
-            "15",
-            "-vf",
-            "scale=540:-2,format=yuv420p",
-            "-c:v",
-            "libvpx",
-            "-b:v",
-            "1M",
-            "{out}",
-        ],
-        "webm",
-    );
+    let video = still_video("live/frame_lp_d11_t2.0.jpg");
     let check = recorded(Clip::BlinkSmile, &script_of(&s));
     let b = bundle_of(&check, &s.id, &s.nonce, Some((&video, "video/webm")));
     let r = submit(&app, &s, &b).await;

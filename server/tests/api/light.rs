@@ -38,17 +38,7 @@ async fn light_required() -> axum::Router {
 /// The timeline an SDK would report: the first colour 300 ms into the recording, then each
 /// segment for its duration.
 fn timeline(seq: &LightSequence) -> LightTimeline {
-    let mut t = 300.0;
-    let onsets_ms = seq
-        .segments
-        .iter()
-        .map(|s| {
-            let onset = t;
-            t += s.duration_ms;
-            onset
-        })
-        .collect();
-    LightTimeline { onsets_ms }
+    seq.timeline_from(300.0)
 }
 
 /// The session's sequence as the core derives it from the nonce (the server's policy is the
