@@ -87,7 +87,7 @@ async function record(ev) {
     if (!out) throw new Error('the recording is empty (or longer than the server accepts)');
     const onsets = light.onsets.map((t) => Math.round(t * 10) / 10);
     page.onsets = onsets;
-    page.clip = { bytes: out.data.length, type: out.type };
+    page.clip = { bytes: out.data.length, type: out.type, data: out.data };
     offer(nonce, segments, onsets, out);
     status(`Recorded ${(out.data.length / 1e6).toFixed(2)} MB (${out.type}), ${onsets.length} onsets.`);
   } catch (e) {

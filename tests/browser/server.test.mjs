@@ -4,7 +4,7 @@
 //   node --test tests/browser/   (after cargo test built target/debug/liveproof-server and
 //                                 scripts/build-pkg.sh built pkg/)
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac, createPublicKey, verify } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -15,6 +15,7 @@ import { clip, cspViolations, launch, newPage, repo, screenshot } from "./harnes
 import { checkVerdict } from "../../server/examples/relying-party.mjs";
 
 const BIN = process.env.LIVEPROOF_SERVER_BIN ?? resolve(repo, "target/debug/liveproof-server");
+const CLI = resolve(repo, "target/debug/liveproof");
 const SECRET = "browser-test-secret-browser-test-secret-01";
 let proc;
 let base;
@@ -174,6 +175,43 @@ test("demo page: 'no flash' creates the session with {light: false}: no light, n
     assert.equal(seen.session.light, null);
     assert.deepEqual(seen.light, []);
     assert.equal(seen.manifest?.light ?? null, null);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("light page: records a session under its nonce's sequence; liveproof light scores the download", async () => {
+  assert.ok(existsSync(CLI), `${CLI} missing: run cargo test (or cargo build --bin liveproof)`);
+  const nonce = "browser-light-page";
+  const browser = await launch(clip("live_headturns_tvl"));
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${base}/light.html?nonce=${nonce}&autostart=1`);
+    await page.waitForFunction(() => window.lightPage?.onsets || window.lightPage?.error, null, { timeout: 60_000, polling: 250 });
+    // The bytes behind the page's download link, and the timeline it offers.
+    const seen = await page.evaluate(() => {
+      const p = window.lightPage;
+      return { error: p.error, segments: p.segments, onsets: p.onsets, clip: p.clip && Array.from(p.clip.data), timeline: document.getElementById("timeline").textContent };
+    });
+    await screenshot(page, "light-page");
+    assert.equal(seen.error, null);
+    const clipBytes = Buffer.from(seen.clip);
+    const drawn = await (await fetch(`${base}/v1/light/sequence`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ nonce }),
+    })).json();
+    assert.deepEqual(seen.segments, drawn.segments, "the page plays the server's draw for the nonce");
+    assert.equal(seen.onsets.length, drawn.segments.length);
+    // The downloads, scored by the CLI exactly as the server scores a session's recording.
+    const dir = mkdtempSync(join(tmpdir(), "liveproof-light-"));
+    writeFileSync(join(dir, "light.webm"), clipBytes);
+    writeFileSync(join(dir, "timeline.json"), seen.timeline);
+    const out = JSON.parse(execFileSync(CLI, ["light", join(dir, "light.webm"), "--nonce", nonce, "--timeline", join(dir, "timeline.json")], {
+      env: { ...process.env, LIVEPROOF_MODELS: resolve(repo, "models") }, encoding: "utf8",
+    }));
+    console.log(`# liveproof light on the fake camera's recording: ${JSON.stringify({ outcome: out.outcome, reason: out.reason, score: out.score, frames: out.frames })}`);
+    assert.equal(out.segments.length, drawn.segments.length);
+    assert.equal(out.timeline_error, null, "the page's onsets fit the drawn durations");
+    assert.ok(out.frames > 20, `frames measured: ${out.frames}`);
   } finally {
     await browser.close();
   }
