@@ -741,21 +741,6 @@ impl Noise {
     }
 }
 
-/// The reported (and, shifted by the lag, the true) timeline of a sequence.
-fn timeline_of(seq: &LightSequence) -> LightTimeline {
-    let mut t = FIRST_ONSET_MS;
-    let onsets_ms = seq
-        .segments
-        .iter()
-        .map(|s| {
-            let onset = t;
-            t += s.duration_ms;
-            onset
-        })
-        .collect();
-    LightTimeline { onsets_ms }
-}
-
 /// The recording: (time on the recording, clip frame index), from `start`, for `duration_ms`,
 /// playing the clip back and forth when it is too short. The bool says whether it turned.
 fn schedule(clip: &Clip, start: usize, duration_ms: f64) -> (Vec<(f64, usize)>, bool) {
@@ -880,9 +865,9 @@ impl Shown<'_> {
 fn simulate_nonce(clip: &Clip, params: &Params, k: usize) -> Result<NonceResult> {
     let nonce = format!("sim-{}-{k}", clip.name);
     let seq = LightSequence::from_nonce(&nonce, params.policy)?;
-    let tl = timeline_of(&seq);
+    let tl = seq.timeline_from(FIRST_ONSET_MS);
     let other_seq = LightSequence::from_nonce(&format!("{nonce}-other"), params.policy)?;
-    let other_tl = timeline_of(&other_seq);
+    let other_tl = other_seq.timeline_from(FIRST_ONSET_MS);
     let duration = FIRST_ONSET_MS + seq.total_ms().max(other_seq.total_ms()) + TAIL_MS;
     let start = start_frame(clip, k, params.nonces, duration);
     let (sched, looped) = schedule(clip, start, duration);
