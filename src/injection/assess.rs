@@ -6,12 +6,13 @@
 //! | weight | reasons | why |
 //! |---|---|---|
 //! | 4 (strong) | `frozen_frames` | a camera never delivers the same picture twice in a row; a looped still or a stalled feed does |
-//! | 2 (moderate) | `virtual_camera` (not a phone relay), `api_wrapped` | client-reported, so forgeable the other way, but an honest browser has neither |
-//! | 1 (weak) | `no_sensor_noise`, `recompressed`, `regular_timing`, `inconsistent_settings`, a phone-relay `virtual_camera` | overlap with honest sessions (see the module docs' calibration) or have innocent causes |
+//! | 3 (stronger than a name) | `inconsistent_settings` | a track whose settings its own device says it cannot produce is not that device: a renamed virtual camera still gives itself away here |
+//! | 2 (moderate) | `virtual_camera` (not a phone relay), `api_wrapped` | client-reported, so forgeable the other way, but an honest browser has neither; a name is easily changed |
+//! | 1 (weak) | `no_sensor_noise`, `recompressed`, `regular_timing`, a phone-relay `virtual_camera` | overlap with honest sessions (see the module docs' calibration) or have innocent causes |
 //!
 //! The risk is the sum: 0–1 [`Risk::Low`], 2–3 [`Risk::Medium`], ≥ 4 [`Risk::High`]. So one
-//! weak reason stays Low (it is still listed), a virtual camera or a wrapped API alone is
-//! Medium, frozen frames or two moderate reasons are High. Regular timing counts once even
+//! weak reason stays Low (it is still listed), a virtual camera, a wrapped API or inconsistent
+//! settings alone are Medium, frozen frames or two moderate reasons are High. Regular timing counts once even
 //! when both the recording and the client show it. Reasons only ever add: a client's report
 //! can raise the risk, never lower what the server measured.
 
@@ -83,7 +84,8 @@ impl InjectionReason {
                 _ => 2,
             },
             Self::NoSensorNoise { .. } | Self::Recompressed { .. } => 1,
-            Self::RegularTiming { .. } | Self::InconsistentSettings { .. } => 1,
+            Self::InconsistentSettings { .. } => 3,
+            Self::RegularTiming { .. } => 1,
         }
     }
 }

@@ -324,6 +324,18 @@ fn client_signals_raise_the_risk_by_their_strength() {
         ..virt.clone()
     };
     assert_eq!(risk(&both).risk, Risk::High);
+    // Settings the device says it cannot produce: stronger than a name, weaker than frozen
+    // frames; with a virtual camera's name, High.
+    let settings = ClientSignals {
+        settings_inconsistent: vec!["frameRate".into()],
+        ..Default::default()
+    };
+    assert_eq!(risk(&settings).risk, Risk::Medium);
+    let renamed_and_named = ClientSignals {
+        settings_inconsistent: settings.settings_inconsistent.clone(),
+        ..virt.clone()
+    };
+    assert_eq!(risk(&renamed_and_named).risk, Risk::High);
     let relay = ClientSignals {
         device_label: Some("Iriun Webcam".into()),
         ..Default::default()
