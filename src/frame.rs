@@ -144,6 +144,11 @@ impl Frame {
         self.height
     }
 
+    /// The RGB bytes, to edit in place (the size cannot change).
+    pub fn rgb_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
     /// The RGB bytes.
     pub fn into_rgb(self) -> Vec<u8> {
         self.data

@@ -115,6 +115,16 @@ impl ScriptPolicy {
         Ok(())
     }
 
+    /// `extra` more challenges, as many as the distinct actions allow (the no-flash path:
+    /// more challenges instead of the light).
+    pub fn with_extra_challenges(&self, extra: usize) -> ScriptPolicy {
+        let available = distinct(&self.actions).len();
+        ScriptPolicy {
+            count: (self.count + extra).min(available.max(self.count)),
+            ..self.clone()
+        }
+    }
+
     /// The policy a relying party's request leaves: only ever stricter than `self`.
     pub fn narrow(&self, request: &ScriptRequest) -> Result<ScriptPolicy, PolicyError> {
         let actions = match &request.challenges {

@@ -85,9 +85,7 @@ pub fn tint_frame(
     let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
     let lut: Vec<f32> = (0..=255u8).map(srgb_to_linear).collect();
 
-    // Frame keeps its buffer private: take it out and put it back (sizes are unchanged).
-    let placeholder = Frame::from(image::RgbImage::new(1, 1));
-    let mut data = std::mem::replace(frame, placeholder).into_rgb();
+    let data = frame.rgb_mut();
     let (ymin, ymax) = hull.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
         (lo.min(p[1]), hi.max(p[1]))
     });
@@ -111,9 +109,6 @@ pub fn tint_frame(
                 data[i + c] = v.round().clamp(0.0, 255.0) as u8;
             }
         }
-    }
-    if let Ok(f) = Frame::from_rgb(w, h, data) {
-        *frame = f;
     }
 }
 

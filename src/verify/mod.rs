@@ -273,14 +273,12 @@ impl VerifyPolicy {
 
     /// The light path of a new session: `no_flash` when its creator asked for no flashing.
     pub fn light_for(&self, nonce: &str, no_flash: bool) -> Result<IssuedLight> {
-        Ok(match (self.light, no_flash) {
-            (LightMode::Off, _) => IssuedLight::Off,
-            (_, true) => IssuedLight::NoFlash,
-            (_, false) => IssuedLight::Sequence(
-                LightSequence::from_nonce(nonce, &self.light_sequence)
-                    .map_err(|e| crate::Error::invalid("light_sequence", e.to_string()))?,
-            ),
-        })
+        let path = match (self.light, no_flash) {
+            (LightMode::Off, _) => LightPath::Off,
+            (_, true) => LightPath::NoFlash,
+            (_, false) => LightPath::Light,
+        };
+        self.issued_light(nonce, path)
     }
 }
 

@@ -156,12 +156,7 @@ fn policy_for(
     request: &ScriptRequest,
     extra: usize,
 ) -> Result<ScriptPolicy, AppError> {
-    let mut narrowed = policy_within(creator, policy, request)?;
-    let mut actions = narrowed.actions.clone();
-    actions.sort();
-    actions.dedup();
-    narrowed.count = (narrowed.count + extra).min(actions.len().max(narrowed.count));
-    Ok(narrowed)
+    Ok(policy_within(creator, policy, request)?.with_extra_challenges(extra))
 }
 
 fn policy_within(
