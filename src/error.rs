@@ -71,6 +71,14 @@ pub enum Error {
     #[error("no face found in the {0}")]
     NoFace(&'static str),
 
+    /// A face was found but cannot be judged live or fake (a crop that is all face, a face
+    /// too small, too dark or too blurred): a refusal with its guidance code, never a guess.
+    #[error("the face in the {input} cannot be judged: {} (guidance `{}`)", reason.message(), reason.code())]
+    PoorQuality {
+        input: &'static str,
+        reason: crate::quality::Guidance,
+    },
+
     /// A raw frame whose buffer does not match its declared size.
     #[error("invalid frame: {0}")]
     InvalidFrame(String),
@@ -129,6 +137,7 @@ impl Error {
             Error::ImageTooLarge { .. } | Error::ImageTooManyPixels { .. } => "image_too_large",
             Error::ImageTooSmall { .. } => "image_too_small",
             Error::NoFace(_) => "no_face",
+            Error::PoorQuality { .. } => "poor_quality",
             Error::InvalidFrame(_) => "invalid_frame",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::OverBudget { .. } => "over_budget",
@@ -149,6 +158,7 @@ impl Error {
             | Error::ImageTooManyPixels { .. }
             | Error::ImageTooSmall { .. }
             | Error::NoFace(_)
+            | Error::PoorQuality { .. }
             | Error::InvalidFrame(_)
             | Error::InvalidArgument { .. }
             | Error::OverBudget { .. }

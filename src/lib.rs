@@ -28,6 +28,7 @@ pub mod challenge;
 pub mod check;
 #[cfg(not(target_family = "wasm"))]
 pub mod clip;
+pub mod cues;
 pub mod detect;
 pub mod embed;
 pub mod error;

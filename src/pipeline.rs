@@ -239,6 +239,19 @@ impl FrameRecord {
         self.face.as_ref()?.pad.map(|p| p.real)
     }
 
+    /// Why the main face cannot be judged at all ([`crate::quality::refusal`]); `None` when it
+    /// can, or when there is no face (that is [`Guidance::NoFace`]'s job).
+    pub fn refusal(&self, config: &QualityConfig) -> Option<Guidance> {
+        let f = self.face.as_ref()?;
+        crate::quality::refusal(
+            config,
+            &f.detection.bbox,
+            &f.quality,
+            self.width,
+            self.height,
+        )
+    }
+
     /// True when a liveness decision can be based on this frame: one face, anti-spoofing ran,
     /// and nothing blocks a decision.
     pub fn is_usable(&self) -> bool {

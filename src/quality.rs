@@ -29,6 +29,23 @@ pub enum Guidance {
 }
 
 impl Guidance {
+    /// The snake_case code (as serialised).
+    pub fn code(self) -> &'static str {
+        match self {
+            Guidance::NoFace => "no_face",
+            Guidance::MultipleFaces => "multiple_faces",
+            Guidance::TooFar => "too_far",
+            Guidance::TooClose => "too_close",
+            Guidance::OffCenter => "off_center",
+            Guidance::FaceCutOff => "face_cut_off",
+            Guidance::TooDark => "too_dark",
+            Guidance::TooBright => "too_bright",
+            Guidance::Blurry => "blurry",
+            Guidance::FaceTurned => "face_turned",
+            Guidance::FaceOccluded => "face_occluded",
+        }
+    }
+
     /// A short English instruction (UIs translate by code).
     pub fn message(self) -> &'static str {
         match self {
@@ -75,6 +92,12 @@ pub struct QualityConfig {
     pub max_cut_off: f32,
     /// Minimum mesh face-presence probability.
     pub min_presence: f32,
+    /// Smallest context around the face for a liveness judgement: how many times the face
+    /// box's size the frame extends to (1 = the frame is all face). MiniFASNet looks at 2.7×
+    /// and 4× the box; below this there is nothing around the face to judge (a tight crop).
+    pub min_context: f32,
+    /// Smallest face (shorter box side, pixels) a liveness judgement is made on.
+    pub min_face_px: f32,
 }
 
 impl Default for QualityConfig {
@@ -91,6 +114,8 @@ impl Default for QualityConfig {
             max_angle: 30.0,
             max_cut_off: 0.1,
             min_presence: 0.5,
+            min_context: 1.2,
+            min_face_px: 40.0,
         }
     }
 }
@@ -166,6 +191,41 @@ fn laplacian_variance(g: &[f32], n: usize) -> f32 {
     vals.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / vals.len() as f32
 }
 
+/// How many times the face box's size the frame extends to around the face's centre, at
+/// most 4 (the widest crop anti-spoofing uses); 1 means the frame shows nothing but the face.
+/// Mirrors [`crate::antispoof::scaled_crop`]'s limit on the crop scale.
+pub fn context(face: &BBox, width: u32, height: u32) -> f32 {
+    let bw = (face.width() + 1.0).max(1.0);
+    let bh = (face.height() + 1.0).max(1.0);
+    let (w, h) = (width as f32, height as f32);
+    ((w - 1.0) / bw).min((h - 1.0) / bh).clamp(0.0, 4.0)
+}
+
+/// Why the main face cannot be judged live or fake at all, or `None` when it can: a crop
+/// that is all face ([`Guidance::TooClose`]), a face too small ([`Guidance::TooFar`]), too
+/// dark or too blurred. Anti-spoofing scores on such faces are guesses (measured on
+/// ../shared/media: tight crops of live faces score 0.01–0.4 "real"), so every decision path
+/// refuses them with the code instead of answering live or fake.
+pub fn refusal(
+    config: &QualityConfig,
+    face: &BBox,
+    quality: &Quality,
+    width: u32,
+    height: u32,
+) -> Option<Guidance> {
+    if context(face, width, height) < config.min_context {
+        Some(Guidance::TooClose)
+    } else if face.width().min(face.height()) < config.min_face_px {
+        Some(Guidance::TooFar)
+    } else if quality.brightness < config.min_brightness {
+        Some(Guidance::TooDark)
+    } else if quality.sharpness < config.min_sharpness {
+        Some(Guidance::Blurry)
+    } else {
+        None
+    }
+}
+
 /// Guidance for a frame, given its faces and the main face's measurements.
 pub fn guidance(
     config: &QualityConfig,
@@ -237,6 +297,78 @@ mod tests {
             })
             .collect();
         assert!(laplacian_variance(&checker, PATCH) > 1000.0);
+    }
+
+    fn bbox(x1: f32, y1: f32, x2: f32, y2: f32) -> BBox {
+        BBox { x1, y1, x2, y2 }
+    }
+
+    fn quality(brightness: f32, sharpness: f32) -> Quality {
+        Quality {
+            brightness,
+            sharpness,
+            face_size: 0.4,
+            center_offset: [0.0, 0.0],
+            cut_off: 0.0,
+        }
+    }
+
+    #[test]
+    fn context_is_how_far_the_frame_extends_around_the_face() {
+        // A 100×120 face in 640×480: the height limits, (480 − 1) / 121.
+        let c = context(&bbox(270.0, 180.0, 370.0, 300.0), 640, 480);
+        assert!((c - 479.0 / 121.0).abs() < 1e-4, "{c}");
+        // A crop that is all face.
+        assert!(context(&bbox(0.0, 0.0, 200.0, 250.0), 203, 252) < 1.05);
+        // A small face in a large frame is capped at the widest crop.
+        assert_eq!(context(&bbox(0.0, 0.0, 50.0, 50.0), 4000, 3000), 4.0);
+    }
+
+    #[test]
+    fn refusals_name_what_cannot_be_judged_in_order() {
+        let cfg = QualityConfig::default();
+        let ok = quality(50.0, 100.0);
+        let face = bbox(270.0, 180.0, 370.0, 300.0);
+        assert_eq!(refusal(&cfg, &face, &ok, 640, 480), None);
+        let tight = bbox(5.0, 5.0, 195.0, 240.0);
+        assert_eq!(
+            refusal(&cfg, &tight, &ok, 203, 252),
+            Some(Guidance::TooClose)
+        );
+        let tiny = bbox(300.0, 200.0, 335.0, 245.0);
+        assert_eq!(refusal(&cfg, &tiny, &ok, 640, 480), Some(Guidance::TooFar));
+        assert_eq!(
+            refusal(&cfg, &face, &quality(8.0, 100.0), 640, 480),
+            Some(Guidance::TooDark)
+        );
+        assert_eq!(
+            refusal(&cfg, &face, &quality(50.0, 5.0), 640, 480),
+            Some(Guidance::Blurry)
+        );
+        // Both dark and tight: the crop is named first.
+        assert_eq!(
+            refusal(&cfg, &tight, &quality(8.0, 5.0), 203, 252),
+            Some(Guidance::TooClose)
+        );
+    }
+
+    #[test]
+    fn codes_are_the_serialised_names() {
+        for g in [
+            Guidance::NoFace,
+            Guidance::MultipleFaces,
+            Guidance::TooFar,
+            Guidance::TooClose,
+            Guidance::OffCenter,
+            Guidance::FaceCutOff,
+            Guidance::TooDark,
+            Guidance::TooBright,
+            Guidance::Blurry,
+            Guidance::FaceTurned,
+            Guidance::FaceOccluded,
+        ] {
+            assert_eq!(serde_json::to_value(g).unwrap(), g.code());
+        }
     }
 
     #[test]

@@ -308,6 +308,7 @@ mod tests {
                 } else {
                     VideoMode::VideoOnly
                 },
+                cues: Default::default(),
             }),
             facematch: fm.map(|result| FacematchCheck {
                 similarities: vec![0.8, 0.9, 0.85],

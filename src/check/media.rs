@@ -84,6 +84,20 @@ pub fn check_video_bytes(
     embed: bool,
     limits: &crate::video::VideoLimits,
 ) -> Result<VideoCheck> {
+    let (analyzer, total) = analyze_video_bytes(engine, bytes, params, mode, embed, limits)?;
+    analyzer.finish(total)
+}
+
+/// [`check_video_bytes`] before its decision: the analyser with every frame it wanted, and the
+/// clip's frame count (the evaluation reads the frame records of clips it cannot judge).
+pub fn analyze_video_bytes<'e>(
+    engine: &'e Engine,
+    bytes: &[u8],
+    params: &CheckParams,
+    mode: VideoMode,
+    embed: bool,
+    limits: &crate::video::VideoLimits,
+) -> Result<(VideoAnalyzer<'e>, Option<u64>)> {
     use std::cell::RefCell;
     use std::ops::ControlFlow;
 
@@ -116,5 +130,5 @@ pub fn check_video_bytes(
     } else {
         Some(decoded)
     };
-    analyzer.into_inner().finish(total)
+    Ok((analyzer.into_inner(), total))
 }

@@ -13,7 +13,7 @@ mod media;
 
 pub use facematch::{facematch, spread, FacematchCheck};
 #[cfg(not(target_family = "wasm"))]
-pub use media::{check_media, check_video_bytes, MediaLimits};
+pub use media::{analyze_video_bytes, check_media, check_video_bytes, MediaLimits};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +21,11 @@ use crate::challenge::{
     robust_mean, ActionDetector, ActionThresholds, Baseline, ChallengeAction, Sample,
 };
 
+use crate::cues::{MotionCue, MotionTracker, ScreenCue, ScreenTracker};
 use crate::error::{Error, Result};
 use crate::frame::FrameRef;
 use crate::pipeline::{Engine, FrameRecord, Stages, Tracker};
+use crate::quality::Guidance;
 
 /// Tuning fields shared by the v1 and v2 APIs, with their documented defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +140,19 @@ pub struct VideoCheck {
     /// Whether a blink was seen (`None` when no frame had usable eyes).
     pub blink: Option<bool>,
     pub mode: VideoMode,
+    /// Cues only a moving scene or a screen shows, measured on the clip (features for the
+    /// evaluation, not part of the decision: README "Accuracy").
+    #[serde(default)]
+    pub cues: VideoCues,
+}
+
+/// The cues measured on a video ([`crate::cues`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VideoCues {
+    /// Face motion against its surround, over the blink scan's frames.
+    pub motion: Option<MotionCue>,
+    /// Screen cues on the anti-spoofing frames (medians).
+    pub screen: Option<ScreenCue>,
 }
 
 /// Which video path ran.
@@ -172,6 +187,12 @@ pub fn check_image(engine: &Engine, frame: &FrameRef) -> Result<ImageCheck> {
     };
     let record = engine.analyze(frame, 0.0, stages)?;
     let score = record.pad_real().ok_or(Error::NoFace("image"))?;
+    if let Some(reason) = record.refusal(&engine.config().quality) {
+        return Err(Error::PoorQuality {
+            input: "image",
+            reason,
+        });
+    }
     let liveness = Liveness {
         real: score >= engine.config().pad_threshold,
         score,
@@ -199,6 +220,8 @@ pub struct VideoAnalyzer<'e> {
     geometry: Vec<Sample>,
     decoded: u64,
     tracker: Tracker,
+    motion: MotionTracker,
+    screen: ScreenTracker,
 }
 
 impl<'e> VideoAnalyzer<'e> {
@@ -223,6 +246,8 @@ impl<'e> VideoAnalyzer<'e> {
             geometry: Vec::new(),
             decoded: 0,
             tracker: Tracker::new(DETECT_EVERY),
+            motion: MotionTracker::new(),
+            screen: ScreenTracker::new(),
         }
     }
 
@@ -248,7 +273,8 @@ impl<'e> VideoAnalyzer<'e> {
     pub fn push(&mut self, index: u64, t_ms: f64, frame: &FrameRef) -> Result<()> {
         self.decoded = self.decoded.max(index + 1);
         let pad = self.wants_pad(index);
-        if !pad && !self.wants_geometry(index) {
+        let geometry = self.wants_geometry(index);
+        if !pad && !geometry {
             return Ok(());
         }
         let stages = if pad {
@@ -263,10 +289,18 @@ impl<'e> VideoAnalyzer<'e> {
         let record = self
             .engine
             .analyze_tracked(frame, t_ms, stages, &mut self.tracker, detect)?;
-        if let Some(face) = record.face.as_ref().filter(|_| record.faces.len() == 1) {
+        let single = record.face.as_ref().filter(|_| record.faces.len() == 1);
+        if let Some(face) = single {
             if face.landmarks.presence >= self.engine.config().quality.min_presence {
                 self.geometry.push(Sample::from_face(t_ms, face));
             }
+        }
+        let face_box = single.map(|f| &f.detection.bbox);
+        if geometry {
+            self.motion.push(frame, face_box);
+        }
+        if pad {
+            self.screen.push(frame, face_box);
         }
         if pad {
             self.frames.push(record);
@@ -274,15 +308,38 @@ impl<'e> VideoAnalyzer<'e> {
         Ok(())
     }
 
+    /// The cues measured so far.
+    pub fn cues(&self) -> VideoCues {
+        let motion = self.motion.finish();
+        VideoCues {
+            motion: (motion.pairs > 0).then_some(motion),
+            screen: self.screen.finish(),
+        }
+    }
+
+    /// The frames sampled for anti-spoofing so far, in decode order.
+    pub fn records(&self) -> &[FrameRecord] {
+        &self.frames
+    }
+
     /// The video's result; `total_frames` is the clip's frame count when known.
     pub fn finish(self, total_frames: Option<u64>) -> Result<VideoCheck> {
         let threshold = self.engine.config().pad_threshold;
-        let scores: Vec<f32> = self
+        let quality = &self.engine.config().quality;
+        let judged: Vec<(f32, Option<Guidance>)> = self
             .frames
             .iter()
-            .filter_map(FrameRecord::pad_real)
+            .filter_map(|r| Some((r.pad_real()?, r.refusal(quality))))
             .collect();
-        let score = robust_mean(&scores).ok_or(Error::NoFace("video"))?;
+        let score = video_score(&judged).map_err(|reason| match reason {
+            Guidance::NoFace => Error::NoFace("video"),
+            reason => Error::PoorQuality {
+                input: "video",
+                reason,
+            },
+        })?;
+        let scores: Vec<f32> = judged.iter().map(|(s, _)| *s).collect();
+        let cues = self.cues();
         let real_frames = scores.iter().filter(|s| **s >= threshold).count();
         let blink = detect_blink(&self.geometry);
         let real = score >= threshold && (self.mode != VideoMode::Legacy || blink == Some(true));
@@ -293,8 +350,48 @@ impl<'e> VideoAnalyzer<'e> {
             liveness: Liveness { real, score },
             blink,
             mode: self.mode,
+            cues,
         })
     }
+}
+
+/// A video's anti-spoofing score from its sampled frames' scores and refusals
+/// ([`FrameRecord::refusal`]), or why it cannot be judged: [`Guidance::NoFace`] without any
+/// scored face, the most frequent refusal when more than half of the scored frames are
+/// refused (a capture that bad is retaken, not judged from what is left).
+///
+/// Otherwise the score is the lower of the robust means over the judged frames and over all
+/// scored frames: refusing frames can only lower a video's score, never raise it, so a replay
+/// cannot hide its tell-tale frames by blurring them (measured on ../shared/media: the phone
+/// replay `zub_fake_phone_replay.webm` scores 0.20 on all frames, 0.56 on its two sharp ones).
+pub fn video_score(frames: &[(f32, Option<Guidance>)]) -> std::result::Result<f32, Guidance> {
+    let all: Vec<f32> = frames.iter().map(|(s, _)| *s).collect();
+    let judged: Vec<f32> = frames
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(s, _)| *s)
+        .collect();
+    let Some(all_mean) = robust_mean(&all) else {
+        return Err(Guidance::NoFace);
+    };
+    if judged.len() * 2 < frames.len() {
+        let mut counts: Vec<(Guidance, usize)> = Vec::new();
+        for reason in frames.iter().filter_map(|(_, r)| *r) {
+            match counts.iter_mut().find(|(g, _)| *g == reason) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((reason, 1)),
+            }
+        }
+        // The most frequent reason; the first seen on a tie.
+        let mut best = counts[0];
+        for c in &counts[1..] {
+            if c.1 > best.1 {
+                best = *c;
+            }
+        }
+        return Err(best.0);
+    }
+    Ok(robust_mean(&judged).map_or(all_mean, |j| j.min(all_mean)))
 }
 
 /// Whether the eyes close and reopen anywhere in the samples (baseline: the clip's median EAR).
@@ -311,6 +408,29 @@ pub fn detect_blink(samples: &[Sample]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_video_score_never_rises_by_refusing_frames() {
+        let tooclose = Some(Guidance::TooClose);
+        let blurry = Some(Guidance::Blurry);
+        assert_eq!(video_score(&[]), Err(Guidance::NoFace));
+        // All judged: the plain robust mean.
+        let s = video_score(&[(0.9, None), (0.7, None)]).unwrap();
+        assert!((s - 0.8).abs() < 1e-6, "{s}");
+        // The blurred frames look fake: leaving them out must not lift the score.
+        let s = video_score(&[(0.9, None), (0.9, None), (0.1, blurry), (0.9, None)]).unwrap();
+        assert!((s - 0.7).abs() < 1e-6, "{s}");
+        // A refused frame that looks more live than the rest does not help either.
+        let s = video_score(&[(0.2, None), (0.2, None), (0.95, blurry)]).unwrap();
+        assert!((s - 0.2).abs() < 1e-6, "{s}");
+        // More than half refused: the most frequent reason, not a score.
+        assert_eq!(
+            video_score(&[(0.9, None), (0.1, blurry), (0.2, blurry), (0.3, tooclose)]),
+            Err(Guidance::Blurry)
+        );
+        // Exactly half judged is still judged.
+        assert!(video_score(&[(0.9, None), (0.1, blurry)]).is_ok());
+    }
 
     #[test]
     fn params_defaults_match_the_documents_and_validate() {

@@ -15,6 +15,8 @@ use web_time::Instant;
 use super::VerifyPolicy;
 use crate::challenge::{ChallengeAction, ChallengeConfig, ChallengeSession, SessionOutcome};
 use crate::check::MediaLimits;
+use crate::check::VideoCues;
+use crate::cues::{MotionTracker, ScreenTracker};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::imgproc::{grey_thumbnail, THUMB_H, THUMB_W};
@@ -59,6 +61,9 @@ pub struct RecordingReport {
     pub detect_every: u32,
     /// The session's decision, its challenge timings (recording time) and what its rules saw.
     pub outcome: SessionOutcome,
+    /// Cues only a moving scene or a screen shows, measured on the analysed frames until the
+    /// decision: features reported beside the decision, not part of it (README "Accuracy").
+    pub cues: VideoCues,
 }
 
 /// The run with the material a comparison needs.
@@ -107,6 +112,8 @@ pub fn run_recording(
         thumbnails: Vec::new(),
         observed: Vec::new(),
         stages: Timings::default(),
+        motion: MotionTracker::new(),
+        screen: ScreenTracker::new(),
     });
     let decoded = reader.read_frames(
         |_, t| {
@@ -148,6 +155,16 @@ pub fn run_recording(
             };
             a.thumbnails
                 .push((vf.t_ms, grey_thumbnail(&frame.as_ref())));
+            let record = &step.record;
+            let face = record
+                .face
+                .as_ref()
+                .filter(|_| record.faces.len() == 1)
+                .map(|f| &f.detection.bbox);
+            a.motion.push(&frame.as_ref(), face);
+            if record.pad_real().is_some() {
+                a.screen.push(&frame.as_ref(), face);
+            }
             add(&mut a.stages, &step.record.timings);
             a.records.push(step.record.summary());
             if a.check.session().is_done() {
@@ -163,8 +180,15 @@ pub fn run_recording(
         thumbnails,
         observed,
         stages,
+        motion,
+        screen,
         ..
     } = state.into_inner();
+    let motion = motion.finish();
+    let cues = VideoCues {
+        motion: (motion.pairs > 0).then_some(motion),
+        screen: screen.finish(),
+    };
     if let Some(e) = failure {
         return Err(e);
     }
@@ -206,6 +230,7 @@ pub fn run_recording(
             analysis_fps: policy.analysis_fps,
             detect_every: policy.detect_every,
             outcome,
+            cues,
         },
         records,
         thumbnails,
@@ -276,6 +301,8 @@ struct Analysis<'c> {
     thumbnails: Vec<(f64, [f32; THUMB_W * THUMB_H])>,
     observed: Vec<FrameSummary>,
     stages: Timings,
+    motion: MotionTracker,
+    screen: ScreenTracker,
 }
 
 fn add(sum: &mut Timings, t: &Timings) {

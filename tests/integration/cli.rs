@@ -181,11 +181,19 @@ fn batch_writes_a_result_per_case_and_a_summary() {
 }
 
 #[test]
-fn eval_prints_apcer_and_bpcer() {
+fn eval_writes_the_standard_figures_and_a_det_plot() {
     let dir = tempfile::tempdir().unwrap();
     for (class, files) in [
-        ("live", &["live/fr_obama.jpg", "live/fr_biden.jpg"][..]),
+        (
+            "live",
+            &[
+                "live/fr_obama.jpg",
+                "live/fr_biden.jpg",
+                "live/krz_real_crop_35.png",
+            ][..],
+        ),
         ("replay", &["spoof/sfas_image_F2_screen.jpg"][..]),
+        ("print", &["spoof/sfas_image_F1_print.jpg"][..]),
     ] {
         std::fs::create_dir_all(dir.path().join(class)).unwrap();
         for f in files {
@@ -196,16 +204,63 @@ fn eval_prints_apcer_and_bpcer() {
             .unwrap();
         }
     }
-    let out = liveproof(&["eval", dir.path().to_str().unwrap(), "--json"]);
+    let (json, svg) = (dir.path().join("r.json"), dir.path().join("det.svg"));
+    let out = liveproof(&[
+        "eval",
+        dir.path().to_str().unwrap(),
+        "--part",
+        "all",
+        "--fixed-threshold",
+        "--compare",
+        "before",
+        "--bootstrap",
+        "100",
+        "--json",
+        json.to_str().unwrap(),
+        "--det",
+        svg.to_str().unwrap(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["bona_fide"]["samples"], 2);
-    assert_eq!(v["bpcer"], 0.0);
-    assert_eq!(v["apcer"]["replay"], 0.0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for figure in [
+        "APCER replay",
+        "APCER max",
+        "BPCER20",
+        "BPCER100",
+        "EER",
+        "BPNRR",
+        "APNRR",
+    ] {
+        assert!(text.contains(figure), "{figure} missing from:\n{text}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let stills = &v["kinds"][0];
+    assert_eq!(stills["kind"], "image");
+    let rule = |name: &str| {
+        stills["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["config"] == name)
+            .unwrap()["metrics"]
+            .clone()
+    };
+    // The crop is a guess (rejected) before refusals, a non-response after.
+    let (before, product) = (rule("before"), rule("refusals"));
+    assert_eq!(before["bona_fide"], 3);
+    assert!((before["bpcer"]["value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(product["bpcer"]["value"], 0.0);
+    assert!((product["bpnrr"]["value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(product["apcer"]["replay"]["value"], 0.0);
+    assert_eq!(product["apcer"]["print"]["value"], 0.0);
+    let interval = &product["bpnrr"];
+    assert!(interval["low"].as_f64().unwrap() <= interval["high"].as_f64().unwrap());
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("before") && plot.contains("refusals"));
     let out = liveproof(&["eval", dir.path().join("replay").to_str().unwrap()]);
     assert!(!out.status.success(), "a folder without live/ is refused");
 }

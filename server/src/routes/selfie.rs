@@ -23,6 +23,10 @@
 //! - No face: `200` with `face_detected: false`, `message: "no face detected"`,
 //!   `liveness_check: false`, `liveness_probability: null`, and `details`, `quality`,
 //!   `confidence`, `bounding_box` all `null`.
+//! - A face that cannot be judged (a crop that is all face, too small, too dark, too blurred:
+//!   `liveproof::quality::refusal`): `200` with `liveness_check: false`,
+//!   `liveness_probability: null` and `message` the guidance message (for example "Move back
+//!   a little"); the face fields still describe it. A guess is never returned as a probability.
 //! - Several faces: `multiface_detected: true`; everything else describes the largest face.
 
 use axum::extract::rejection::JsonRejection;
@@ -30,6 +34,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use liveproof::attributes::EMOTIONS;
+use liveproof::quality::Guidance;
 use liveproof::{decode_image, FrameRecord, Stages};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +67,7 @@ async fn handler(
     let Json(req) = body?;
     let bytes = decode_base64_image(req.image.as_bytes())?;
     let engine = state.engine()?;
+    let quality = engine.config().quality.clone();
     let limits = state.media_limits.image.clone();
     let record = state
         .pool
@@ -70,20 +76,22 @@ async fn handler(
             engine.analyze(&frame.as_ref(), 0.0, SELFIE_STAGES)
         })
         .await??;
-    let doc = entity(&record);
-    let probability = record.pad_real();
+    let refusal = record.refusal(&quality);
+    let doc = entity(&record, refusal);
+    let probability = doc.entity.liveness.liveness_probability.map(|p| p / 100.0);
     state
         .store
         .audit(&AuditEntry {
             request_id,
             route: PATH.into(),
             principal: key.app_id,
-            verdict: match probability {
-                None => "no_face".into(),
-                Some(p) if p * 100.0 > 50.0 => "real".into(),
-                Some(_) => "fake".into(),
+            verdict: match (probability, refusal) {
+                (None, Some(reason)) => format!("poor_quality:{}", reason.code()),
+                (None, None) => "no_face".into(),
+                (Some(p), _) if p * 100.0 > 50.0 => "real".into(),
+                (Some(_), _) => "fake".into(),
             },
-            score: probability.map(f64::from),
+            score: probability,
             correlation_id: None,
             detail: None,
         })
@@ -208,7 +216,9 @@ fn geometric(value: bool) -> Attribute<bool> {
 }
 
 /// The seed's `entity` document for one analysed still.
-pub fn entity(r: &FrameRecord) -> SelfieResponse {
+/// `refusal`: why the face cannot be judged ([`FrameRecord::refusal`]); the probability is
+/// then `null` and the message says why, instead of a guess.
+pub fn entity(r: &FrameRecord, refusal: Option<Guidance>) -> SelfieResponse {
     let Some(face) = &r.face else {
         return SelfieResponse {
             entity: Entity {
@@ -228,7 +238,7 @@ pub fn entity(r: &FrameRecord) -> SelfieResponse {
             },
         };
     };
-    let probability = face.pad.map(|p| pct(p.real));
+    let probability = face.pad.filter(|_| refusal.is_none()).map(|p| pct(p.real));
     let age_range = face.age_gender.map(|a| AgeRange {
         low: (a.age - a.age_std).floor().max(0.0) as i64,
         high: (a.age + a.age_std).ceil().max(0.0) as i64,
@@ -269,10 +279,10 @@ pub fn entity(r: &FrameRecord) -> SelfieResponse {
             },
             face: SelfieFace {
                 face_detected: true,
-                message: if several {
-                    "multiple faces detected"
-                } else {
-                    "face detected"
+                message: match refusal {
+                    Some(reason) => reason.message(),
+                    None if several => "multiple faces detected",
+                    None => "face detected",
                 },
                 multiface_detected: several,
                 details: Some(Details {

@@ -12,7 +12,9 @@
 //! ```
 //!
 //! `score` is the anti-spoofing real probability (0–1, the same scale as `threshold`). No
-//! face → 200 with `face.detected: false`, `score: null`, `is_live: false`. `threshold`
+//! face → 200 with `face.detected: false`, `score: null`, `is_live: false`. A face that cannot
+//! be judged (a crop that is all face, too small, too dark, too blurred) → 200 with
+//! `score: null`, `is_live: false` and `liveness.reason` its guidance code. `threshold`
 //! defaults to 0.5 when absent; outside [0, 1] or not a number → 400. A selfie whose
 //! shorter side is under 300 px or longer side over 5000 px → 400 naming the size. The
 //! quota is charged when the key is accepted, before the body is read (403 once spent).
@@ -20,6 +22,7 @@
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use liveproof::quality::Guidance;
 use liveproof::{decode_image, FrameRecord, ImageLimits, Stages};
 use serde::Serialize;
 
@@ -79,6 +82,7 @@ async fn handler(
     })?;
     let threshold = threshold.unwrap_or(DEFAULT_THRESHOLD);
     let engine = state.engine()?;
+    let quality = engine.config().quality.clone();
     let limits = ImageLimits {
         min_side: MIN_SIDE,
         max_side: MAX_SIDE,
@@ -93,7 +97,11 @@ async fn handler(
         .await?
         .map_err(selfie_error)?;
 
-    let score = record.pad_real().map(f64::from);
+    let refusal = record.refusal(&quality);
+    let score = record
+        .pad_real()
+        .filter(|_| refusal.is_none())
+        .map(f64::from);
     let is_live = score.is_some_and(|s| s >= threshold);
     state
         .store
@@ -101,10 +109,11 @@ async fn handler(
             request_id: request_id.clone(),
             route: PATH.into(),
             principal: key.app_id,
-            verdict: match score {
-                None => "no_face".into(),
-                Some(_) if is_live => "real".into(),
-                Some(_) => "fake".into(),
+            verdict: match (score, refusal) {
+                (None, Some(reason)) => format!("poor_quality:{}", reason.code()),
+                (None, None) => "no_face".into(),
+                (Some(_), _) if is_live => "real".into(),
+                (Some(_), _) => "fake".into(),
             },
             score,
             correlation_id: None,
@@ -142,6 +151,7 @@ async fn handler(
             score,
             threshold,
             is_live,
+            reason: refusal.map(Guidance::code),
         },
         face,
         image: ImageSize {
@@ -162,10 +172,15 @@ pub struct VerificationResponse {
 
 #[derive(Debug, Serialize)]
 pub struct VerificationLiveness {
-    /// Anti-spoofing real probability, 0–1; `null` without a face.
+    /// Anti-spoofing real probability, 0–1; `null` without a face or when the face cannot
+    /// be judged.
     pub score: Option<f64>,
     pub threshold: f64,
     pub is_live: bool,
+    /// Why the face cannot be judged (a guidance code such as `too_close`, `too_dark`); absent
+    /// when it was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -378,6 +378,10 @@ async fn another_sessions_bundle_or_challenges_out_of_order_never_get_real() {
     let s = create_session_with_script(&app, json!({}), &[Smile, Blink]).await;
     let v = verdict(&app, &s, &bundle(Clip::SmileBlinkWebm, &s)).await;
     assert_eq!(v["label"], "REAL", "{v}");
+    // The cues are measured on the server's run and reported beside the decision.
+    let cues = &v["server"]["recording"]["cues"];
+    assert!(cues["screen"]["frames"].as_u64().unwrap() >= 1, "{cues}");
+    assert!(cues["motion"]["coupling"]["state"].is_string(), "{cues}");
 }
 
 #[tokio::test]

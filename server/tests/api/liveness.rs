@@ -81,8 +81,9 @@ async fn v1_still_is_the_core_document_unchanged() {
 
 #[tokio::test]
 async fn v1_and_v2_image_plus_video_keys_types_and_rules() {
-    let image = media("live/les_real_crop_5.png");
-    let video = media("video_live/les_real_frontal.mp4");
+    // The same child as a still and a clip (a crop that is all face would be refused).
+    let image = media("live/frame_lp_d11_t2.0.jpg");
+    let video = media("video_live/lp_d11.mp4");
     let parts = [
         ("image", Part::File(&image)),
         ("video", Part::File(&video)),
@@ -364,6 +365,18 @@ async fn a_still_without_a_face_is_400_no_face() {
     let r = post("/v2/liveness", &[("image", Part::File(&blank))]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
     assert_eq!(r.json["detail"]["code"], "no_face");
+}
+
+/// A still that cannot be judged (a webcam frame cropped to the face) is refused with the
+/// guidance code, not answered live or fake.
+#[tokio::test]
+async fn a_still_that_cannot_be_judged_is_400_poor_quality() {
+    let crop = media("spoof/nuaa_imposter_0001.jpg");
+    let r = post("/v2/liveness", &[("image", Part::File(&crop))]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert_eq!(r.json["detail"]["code"], "poor_quality");
+    let msg = r.json["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("too_close"), "{msg}");
 }
 
 #[tokio::test]

@@ -174,3 +174,33 @@ async fn over_the_rate_limit_is_429_with_retry_after() {
     assert!((1..=60).contains(&wait), "{wait}");
     assert_envelope(&r);
 }
+
+/// A crop that is all face (a live face cropped to its box) cannot be judged: no probability
+/// is invented, the check is false and the message says what to do.
+#[tokio::test]
+async fn a_crop_that_is_all_face_gets_no_probability() {
+    let state = state_with(config()).await;
+    let app = liveproof_server::app(state.clone());
+    let body = json!({"image": b64(&media("live/krz_real_crop_35.png"))}).to_string();
+    let r = send(&app, request(SELFIE_APP, body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let e = &r.json["entity"];
+    assert!(
+        e["liveness"]["liveness_probability"].is_null(),
+        "{}",
+        r.json
+    );
+    assert_eq!(e["liveness"]["liveness_check"], false);
+    assert_eq!(e["face"]["face_detected"], true);
+    assert_eq!(e["face"]["message"], "Move back a little");
+    // The face is still described.
+    assert!(num_in(&e["face"]["confidence"], 50.0, 100.0));
+    // The same person's photo with room around the face is judged.
+    let body = json!({"image": b64(&media("live/fr_obama.jpg"))}).to_string();
+    let r = send(&app, request(SELFIE_APP, body)).await;
+    assert!(num_in(
+        &r.json["entity"]["liveness"]["liveness_probability"],
+        0.0,
+        100.0
+    ));
+}

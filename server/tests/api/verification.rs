@@ -140,3 +140,29 @@ async fn bad_credentials_are_401_and_spent_quota_is_403() {
     assert!(r.json["message"].as_str().unwrap().contains("usage limit"));
     assert_envelope(&r);
 }
+
+/// A crop that is all face: `score` null, `is_live` false, and `reason` the guidance code.
+#[tokio::test]
+async fn a_face_that_cannot_be_judged_has_a_reason_and_no_score() {
+    let app = router().await;
+    let selfie = media("live/krz_real_crop_35.png");
+    let r = send(
+        &app,
+        post_form(
+            PATH,
+            &creds(VERIFY_APP),
+            &[
+                ("selfie", Part::File(&selfie)),
+                ("threshold", Part::Text("0")),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let l = &r.json["liveness"];
+    assert!(l["score"].is_null(), "{}", r.json);
+    // Even at threshold 0 a face that cannot be judged is not live.
+    assert_eq!(l["is_live"], false);
+    assert_eq!(l["reason"], "too_close");
+    assert_eq!(r.json["face"]["detected"], true);
+}

@@ -44,7 +44,8 @@ enum Command {
     LightSim(crate::light_sim::LightSimArgs),
     /// Run `check` over every case in a ZIP and write a ZIP of results.
     Batch(crate::batch::BatchArgs),
-    /// APCER per attack type and BPCER on a labelled folder (layout in README.md).
+    /// ISO/IEC 30107-3 figures (APCER per attack type, BPCER, BPCER20/100, EER, non-response
+    /// rates, bootstrap intervals) and a DET plot on labelled stills and videos.
     Eval(crate::eval::EvalArgs),
     /// The per-frame record (faces, landmarks, pose, quality, guidance, scores) of each image.
     Analyze {
