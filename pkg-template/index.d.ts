@@ -375,6 +375,14 @@ export interface LivenessOptions {
     max_cut_off?: number;
     /** Minimum mesh face-presence probability; below it: `face_occluded`. */
     min_presence?: number;
+    /**
+     * Smallest context around the face for a liveness judgement: how many times the face box's
+     * size the frame extends to (1 = the frame is all face). Still and video checks refuse a
+     * face below it as `too_close` instead of guessing (the core's default is 1.2).
+     */
+    min_context?: number;
+    /** Smallest face (shorter box side, pixels) judged; below it a still is refused as `too_far` (core default 40). */
+    min_face_px?: number;
   };
   /** Run the detector and anti-spoofing on every n-th frame (1–30); the mesh tracks the face in between. Defaults to 3. */
   detectEvery?: number;

@@ -52,7 +52,7 @@ export const ACTION_THRESHOLD_KEYS = Object.freeze([
 /** The core's `QualityConfig` fields (the quality gate and its guidance; passed through unchanged). */
 export const QUALITY_KEYS = Object.freeze([
   'min_face_size', 'max_face_size', 'max_center_offset', 'min_brightness', 'max_brightness', 'min_sharpness',
-  'max_angle', 'max_cut_off', 'min_presence',
+  'max_angle', 'max_cut_off', 'min_presence', 'min_context', 'min_face_px',
 ]);
 /** The core's `EvidenceConfig` fields (passed through unchanged). */
 export const EVIDENCE_KEYS = Object.freeze(['max_frames', 'min_interval_ms', 'jpeg_quality', 'max_records']);
