@@ -204,6 +204,10 @@ fn eval_writes_the_standard_figures_and_a_det_plot() {
             .unwrap();
         }
     }
+    // Hostile files: bytes that are no image, and an empty "video". Each is recorded as
+    // unreadable and counted in no figure; the evaluation goes on.
+    std::fs::write(dir.path().join("print/broken.jpg"), b"not a jpeg").unwrap();
+    std::fs::write(dir.path().join("replay/empty.mp4"), b"").unwrap();
     let (json, svg) = (dir.path().join("r.json"), dir.path().join("det.svg"));
     let out = liveproof(&[
         "eval",
@@ -259,6 +263,19 @@ fn eval_writes_the_standard_figures_and_a_det_plot() {
     assert_eq!(product["apcer"]["print"]["value"], 0.0);
     let interval = &product["bpnrr"];
     assert!(interval["low"].as_f64().unwrap() <= interval["high"].as_f64().unwrap());
+    assert_eq!(
+        product["attacks"],
+        serde_json::json!({"print": 1, "replay": 1})
+    );
+    let unreadable: Vec<&str> = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["error"].is_string())
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+    assert!(text.contains("2 unreadable files"), "{text}");
     let plot = std::fs::read_to_string(&svg).unwrap();
     assert!(plot.starts_with("<svg") && plot.contains("before") && plot.contains("refusals"));
     let out = liveproof(&["eval", dir.path().join("replay").to_str().unwrap()]);
