@@ -38,7 +38,11 @@ export class ClipRecorder {
   constructor(stream) {
     const type = TYPES.find((t) => MediaRecorder.isTypeSupported?.(t));
     if (!type) return;
-    const rec = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: BITS_PER_SECOND });
+    // The picture only. A `<video>`'s `captureStream()` (or a caller's stream) may carry sound:
+    // the server does not use it, it is the user's voice leaving the device, and Firefox refuses
+    // to record an audio track into a VP8 WebM at all (`start()` then failed).
+    const picture = new MediaStream(stream.getVideoTracks());
+    const rec = new MediaRecorder(picture, { mimeType: type, videoBitsPerSecond: BITS_PER_SECOND });
     rec.addEventListener('dataavailable', (e) => { if (e.data.size) this.#chunks.push(e.data); });
     this.#started = performance.now();
     rec.start(1000);
