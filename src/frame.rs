@@ -200,6 +200,18 @@ impl Default for ImageLimits {
 /// alpha, expands greyscale and converts CMYK. Refuses images outside `limits` from the
 /// header alone, so a decompression bomb costs nothing.
 pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
+    // A decoder bug must be this input's error, not a crashed request or worker: zune-jpeg
+    // (the `image` crate's JPEG decoder) still asserts on some malformed files (an upsampler
+    // scratch-size assertion found by our fuzzer, fuzz/corpus/image_decode/crash-7becc…; the
+    // same family is open upstream, zune-image#236, #281).
+    std::panic::catch_unwind(|| decode_unguarded(bytes, limits)).unwrap_or_else(|_| {
+        Err(Error::ImageDecode(
+            "the image decoder failed on this file (malformed data)".into(),
+        ))
+    })
+}
+
+fn decode_unguarded(bytes: &[u8], limits: &ImageLimits) -> Result<Frame> {
     if bytes.is_empty() {
         return Err(Error::EmptyInput("image has 0 bytes"));
     }

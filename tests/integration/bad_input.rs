@@ -7,7 +7,7 @@ use image::{ImageFormat, Luma};
 use liveproof::check::{check_media, CheckParams, MediaLimits};
 use liveproof::{decode_image, Error, FrameRef, ImageLimits, PixelFormat, Stages};
 
-use super::common::{engine, image, media};
+use super::common::{engine, image, media, repo};
 
 fn encode(img: &image::DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -70,6 +70,19 @@ fn truncated_jpeg_errors_or_decodes_without_panic() {
             }
         }
     }
+}
+
+/// A 4 KB JPEG our fuzzer found (fuzz/corpus/image_decode/crash-7becc…) trips an assertion in
+/// zune-jpeg's AVX2 upsampler: the decoder's panic becomes this file's typed error, and the
+/// next image decodes.
+#[test]
+fn a_jpeg_that_crashes_the_decoder_is_a_typed_error() {
+    let path =
+        repo().join("fuzz/corpus/image_decode/crash-7beccd24050c84602f7e0a2a65c7b827b3a600f0");
+    let bytes = std::fs::read(path).unwrap();
+    let err = decode(&bytes).unwrap_err();
+    assert!(matches!(err, Error::ImageDecode(_)), "{err}");
+    assert!(decode(&std::fs::read(media("live/fr_obama.jpg")).unwrap()).is_ok());
 }
 
 #[test]
