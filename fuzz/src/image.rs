@@ -18,6 +18,12 @@ pub fn limits() -> ImageLimits {
 /// Decodes `data`; a frame that comes out must respect the limits it was decoded under.
 /// True when it decoded.
 pub fn image_decode(data: &[u8]) -> bool {
+    // libfuzzer-sys aborts on every panic from its panic hook, even one the code under test
+    // catches. `decode_image` deliberately turns a decoder's panic into an error (zune-jpeg
+    // still asserts on malformed JPEGs), so this target restores the default hook: a panic
+    // that escapes `decode_image` still ends in libfuzzer-sys's own `catch_unwind` and aborts.
+    static DEFAULT_HOOK: std::sync::Once = std::sync::Once::new();
+    DEFAULT_HOOK.call_once(|| drop(std::panic::take_hook()));
     let limits = limits();
     let Ok(frame) = decode_image(data, &limits) else {
         return false;
