@@ -86,7 +86,11 @@ pub fn scaled_crop(face: &BBox, scale: f32, width: u32, height: u32) -> BBox {
     // Upstream boxes are [left, top, right-left+1, bottom-top+1].
     let bw = (face.width() + 1.0).max(1.0);
     let bh = (face.height() + 1.0).max(1.0);
-    let s = scale.min((h - 1.0) / bh).min((w - 1.0) / bw).max(0.0);
+    // The largest scale the frame allows is the face's context (one definition with the
+    // quality refusal of crops that are all face).
+    let s = scale
+        .min(crate::quality::context(face, width, height))
+        .max(0.0);
     let (nw, nh) = (bw * s, bh * s);
     let (cx, cy) = (face.x1 + bw / 2.0, face.y1 + bh / 2.0);
     let (mut x0, mut y0, mut x1, mut y1) =

@@ -193,7 +193,7 @@ fn laplacian_variance(g: &[f32], n: usize) -> f32 {
 
 /// How many times the face box's size the frame extends to around the face's centre, at
 /// most 4 (the widest crop anti-spoofing uses); 1 means the frame shows nothing but the face.
-/// Mirrors [`crate::antispoof::scaled_crop`]'s limit on the crop scale.
+/// [`crate::antispoof::scaled_crop`] limits its crop scale to it.
 pub fn context(face: &BBox, width: u32, height: u32) -> f32 {
     let bw = (face.width() + 1.0).max(1.0);
     let bh = (face.height() + 1.0).max(1.0);

@@ -155,6 +155,17 @@ pub struct VideoCues {
     pub screen: Option<ScreenCue>,
 }
 
+impl VideoCues {
+    /// What the trackers measured: the motion cue once a pair had both sides measured.
+    pub fn from_trackers(motion: &MotionTracker, screen: &ScreenTracker) -> Self {
+        let m = motion.finish();
+        VideoCues {
+            motion: (m.pairs > 0).then_some(m),
+            screen: screen.finish(),
+        }
+    }
+}
+
 /// Which video path ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -310,11 +321,7 @@ impl<'e> VideoAnalyzer<'e> {
 
     /// The cues measured so far.
     pub fn cues(&self) -> VideoCues {
-        let motion = self.motion.finish();
-        VideoCues {
-            motion: (motion.pairs > 0).then_some(motion),
-            screen: self.screen.finish(),
-        }
+        VideoCues::from_trackers(&self.motion, &self.screen)
     }
 
     /// The frames sampled for anti-spoofing so far, in decode order.

@@ -184,11 +184,7 @@ pub fn run_recording(
         screen,
         ..
     } = state.into_inner();
-    let motion = motion.finish();
-    let cues = VideoCues {
-        motion: (motion.pairs > 0).then_some(motion),
-        screen: screen.finish(),
-    };
+    let cues = VideoCues::from_trackers(&motion, &screen);
     if let Some(e) = failure {
         return Err(e);
     }
