@@ -173,6 +173,32 @@ fn phone_replays_are_fake() {
     }
 }
 
+/// The phone replay's sharp frames alone score 0.56 real; its blurred frames look fake. A
+/// submitted video may not be judged on the frames a fraudster left sharp: more than half of
+/// its frames cannot be judged, so the video is refused, and never called real.
+#[test]
+fn a_replay_cannot_pass_on_its_few_sharp_frames() {
+    let bytes = std::fs::read(media("video_spoof/zub_fake_phone_replay.webm")).unwrap();
+    let err = check_media(
+        engine(),
+        None,
+        Some(&bytes),
+        &CheckParams::default(),
+        &MediaLimits::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            liveproof::Error::PoorQuality {
+                input: "video",
+                reason: liveproof::quality::Guidance::Blurry
+            }
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn video_only_check_fills_the_v2_video_block() {
     let bytes = std::fs::read(media("video_live/tvl_real_head_turns.mp4")).unwrap();
