@@ -10,7 +10,9 @@
 #   3. real headless Chromium with a fake camera (tests/browser/: the package's API, the demo,
 #      element and kiosk pages, the flows with liveproof-server; LIVEPROOF_CHROMIUM names another
 #      Chromium binary); screenshots land in target/browser-tests/;
-#   4. fuzzing (fuzz/): the corpus replay on stable runs with the Rust tests (fmt and clippy of
+#   4. Firefox ESR and WebKitGTK through WebDriver (tests/engines/: the SDK on real clips played
+#      in a <video>: a live clip reaches REAL, a replay does not, the signed evidence verifies);
+#   5. fuzzing (fuzz/): the corpus replay on stable runs with the Rust tests (fmt and clippy of
 #      the fuzz crate with the others); at the end every fuzz target runs briefly under
 #      libFuzzer on its committed corpus (scripts/fuzz.sh; needs install-deps.sh --fuzz).
 set -euo pipefail
@@ -51,6 +53,8 @@ LIVEPROOF_ALL_FLAVOURS=1 LIVEPROOF_SERVER_BIN=target/debug/liveproof-server node
 npx tsc -p tests/js/tsconfig.json
 step "browser tests (headless Chromium, fake camera)"
 node --test --test-concurrency=1 tests/browser/
+step "engine tests (Firefox ESR and WebKitGTK via WebDriver, clips in a <video>)"
+node --test --test-concurrency=1 tests/engines/
 step "fuzzing: each target briefly on its committed corpus (libFuzzer, AddressSanitizer)"
 scripts/fuzz.sh "${LIVEPROOF_CI_FUZZ_SECONDS:-15}"
 step "all tests passed"
