@@ -100,6 +100,10 @@ export class EngineHost {
     this.session = null;
     /** @type {'simd'|'scalar'|null} */
     this.flavour = null;
+    /** @type {InitArgs|null} what init was given (on-demand models load the same way) */
+    this.args = null;
+    /** @type {Cache|null} */
+    this.cache = null;
     /** @type {any} OffscreenCanvas for scaling image frames */
     this.canvas = null;
     /** @type {any} */
@@ -117,30 +121,38 @@ export class EngineHost {
     const flavour = chooseFlavour(args.wasm);
     const glueUrl = new URL(`wasm/liveproof_${flavour}.js`, args.baseUrl).href;
     const wasmUrl = new URL(`wasm/liveproof_${flavour}_bg.wasm`, args.baseUrl).href;
+    // Browsers stream-compile the wasm while the glue and the models download; Node reads
+    // file: URLs from disk.
+    const wasmSource = wasmUrl.startsWith('file:') ? fetchBytes(wasmUrl, 'wasm_fetch').then((r) => r.bytes) : fetch(wasmUrl);
+    wasmSource.catch(() => {}); // reported by the instantiation below
+    const cache = args.cacheModels ? await openCache(args.version) : null;
+    const early = prefetchModels(args, cache);
     let glue;
     try {
       glue = await import(/* @vite-ignore */ glueUrl);
     } catch (e) {
       throw new LivenessError('wasm_fetch', `could not load the ${flavour} wasm glue ${glueUrl}: ${/** @type {Error} */ (e).message}`, { cause: e });
     }
-    // Browsers stream-compile from the URL; Node reads file: URLs from disk.
-    const moduleOrPath = wasmUrl.startsWith('file:') ? (await fetchBytes(wasmUrl, 'wasm_fetch')).bytes : wasmUrl;
     try {
-      await glue.default({ module_or_path: moduleOrPath });
+      await glue.default({ module_or_path: wasmSource });
     } catch (e) {
       throw new LivenessError('wasm_fetch', `could not instantiate ${wasmUrl}: ${/** @type {Error} */ (e).message}`, { cause: e });
     }
     this.glue = glue;
     this.flavour = flavour;
+    this.args = args;
+    this.cache = cache;
     const build = glue.buildInfo();
 
+    // The core decides which files this configuration loads; the early downloads serve those
+    // they cover.
     /** @type {Array<{role: string, file: string, sha256: string, bytes: number}>} */
     const entries = call(() => glue.requiredModels(args.engine));
-    const cache = args.cacheModels ? await openCache(args.version) : null;
-    /** @type {Record<string, {bytes: Uint8Array, source: 'bytes'|'cache'|'network', url?: string}>} */
+    const prefetched = await early;
+    /** @type {Record<string, ModelFile>} */
     const files = {};
     await Promise.all(entries.map(async (e) => {
-      files[e.file] = await loadModel(e.file, args, cache, false);
+      files[e.file] = await (prefetched[e.file] ?? loadModel(e.file, args, cache, false));
     }));
 
     let engine;
@@ -163,8 +175,7 @@ export class EngineHost {
     this.engine = engine;
     if (cache) {
       // Only bytes the engine accepted are cached.
-      await Promise.all(Object.values(files).filter((f) => f.source === 'network' && f.url).map((f) =>
-        cache.put(/** @type {string} */ (f.url), new Response(/** @type {any} */ (f.bytes), { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {})));
+      await Promise.all(Object.values(files).map((f) => cacheModel(cache, f)));
       pruneOldCaches(args.version);
     }
     return {
@@ -189,14 +200,43 @@ export class EngineHost {
   /**
    * Starts a (new) live session on the loaded engine.
    * @param {{sessionOptions: Record<string, unknown>}} args
-   * @returns {{script: string[]}}
+   * @returns {Promise<{script: string[]}>}
    */
-  startSession({ sessionOptions }) {
+  async startSession({ sessionOptions }) {
     this.#ready();
-    const next = call(() => new this.glue.LiveSession(this.engine, sessionOptions));
+    let next;
+    try {
+      next = new this.glue.LiveSession(this.engine, sessionOptions);
+    } catch (e) {
+      // The script needs a model the engine loads on demand (a smile: the emotion model).
+      const err = /** @type {any} */ (e);
+      if (err?.code !== 'model_missing' || !err.role || !err.file) throw toLivenessError(e);
+      await this.#addModel(err.role, err.file);
+      next = call(() => new this.glue.LiveSession(this.engine, sessionOptions));
+    }
     this.session?.free();
     this.session = next;
     return { script: call(() => next.script()) };
+  }
+
+  /**
+   * Fetches (or takes from the cache) an on-demand model file and loads it into the engine.
+   * A cached copy the core refuses is purged and fetched again, once.
+   * @param {string} role
+   * @param {string} file
+   */
+  async #addModel(role, file) {
+    const args = /** @type {InitArgs} */ (this.args);
+    let f = await loadModel(file, args, this.cache, false);
+    try {
+      call(() => this.engine.addModel(role, f.bytes));
+    } catch (e) {
+      if (/** @type {any} */ (e).code !== 'model_checksum' || f.source !== 'cache') throw e;
+      await this.cache?.delete(/** @type {string} */ (f.url));
+      f = await loadModel(file, args, null, true);
+      call(() => this.engine.addModel(role, f.bytes));
+    }
+    if (this.cache) await cacheModel(this.cache, f);
   }
 
   /**
@@ -405,13 +445,47 @@ function pruneOldCaches(version) {
     .map((k) => caches.delete(k)))).catch(() => {});
 }
 
+/** @typedef {{bytes: Uint8Array, source: 'bytes'|'cache'|'network', url?: string}} ModelFile */
+
+/**
+ * Starts downloading the files the package's models/manifest.json lists (the default engine's),
+ * before the wasm is ready to say which files the configuration needs. Without that manifest
+ * (a custom layout) nothing starts early.
+ * @param {InitArgs} args
+ * @param {Cache|null} cache
+ * @returns {Promise<Record<string, Promise<ModelFile>>>}
+ */
+async function prefetchModels(args, cache) {
+  /** @type {Record<string, Promise<ModelFile>>} */
+  const started = {};
+  try {
+    const { bytes } = await fetchBytes(new URL('models/manifest.json', args.baseUrl).href, 'model_fetch');
+    for (const m of JSON.parse(new TextDecoder().decode(bytes)).models) {
+      const p = loadModel(m.file, args, cache, false);
+      p.catch(() => {}); // a failure is reported where the file is awaited, if it is needed
+      started[m.file] = p;
+    }
+  } catch { /* fetched after the wasm loads instead */ }
+  return started;
+}
+
+/**
+ * Caches a downloaded model file the engine accepted (best effort).
+ * @param {Cache} cache
+ * @param {ModelFile} f
+ */
+async function cacheModel(cache, f) {
+  if (f.source !== 'network' || !f.url) return;
+  await cache.put(f.url, new Response(/** @type {any} */ (f.bytes), { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {});
+}
+
 /**
  * One model file's bytes: given bytes, the cache, or the network.
  * @param {string} file
  * @param {InitArgs} args
  * @param {Cache|null} cache
  * @param {boolean} reload bypass the HTTP cache too
- * @returns {Promise<{bytes: Uint8Array, source: 'bytes'|'cache'|'network', url?: string}>}
+ * @returns {Promise<ModelFile>}
  */
 async function loadModel(file, args, cache, reload) {
   const override = args.models[file];

@@ -5,8 +5,9 @@
 #     binaryen's wasm-opt (Debian's `binaryen`, never downloaded) runs with LIVEPROOF_WASM_OPT=1
 #     only: measured here it shrinks the raw wasm 16.2 -> 14.1 MB but grows the gzip transfer
 #     3.80 -> 4.01 MB, leaves the frame time unchanged within noise and costs 5 min a flavour;
-#   - the model files the browser engine loads (asked of the wasm build itself), copied from
-#     models/ with their SHA-256 checked, plus models/manifest.json and files.json (every file
+#   - the model files the browser engine loads (asked of the wasm build itself): the compact
+#     weight files derived by `liveproof models --write-compact`, copied from models/ with
+#     their SHA-256 checked, plus models/manifest.json and files.json (every file
 #     with its size and SHA-256);
 #   - the JS wrapper, worker, web component and types from pkg-template/.
 # wasm-bindgen-cli is installed at exactly the wasm-bindgen crate's version from Cargo.lock
@@ -19,6 +20,9 @@ flavours=${LIVEPROOF_WASM_FLAVOURS:-"simd scalar"}
 out=pkg
 
 scripts/setup-models.sh >/dev/null
+# The compact weight files the browser loads, derived from the originals (deterministic, pinned
+# by sha256 in the manifest); the debug CLI is what `cargo test` already built.
+cargo run --locked --quiet --bin liveproof -- models --write-compact >/dev/null
 
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then

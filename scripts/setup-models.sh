@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Puts the model files listed in models/manifest.toml into models/ as symlinks (the weights stay
 # where they are: they carry their own licences and are never committed), and verifies each
-# file's sha256 against the manifest.
+# file's sha256 against the manifest. (The manifest's [[compact]] files are derived from these by
+# `liveproof models --write-compact`, which scripts/build-pkg.sh runs.)
 #   scripts/setup-models.sh [SOURCE_DIR]
 # SOURCE_DIR defaults to $LIVEPROOF_MODELS, else ../shared/models next to the repository.
 set -euo pipefail
@@ -21,5 +22,5 @@ while IFS='|' read -r file sha; do
   fi
   ln -sfn "$src/$file" "$repo/models/$file"
   echo "setup-models: ok $file"
-done < <(awk -F' = ' '/^file = /{gsub(/"/,"",$2); f=$2} /^sha256 = /{gsub(/"/,"",$2); print f "|" $2}' "$repo/models/manifest.toml")
+done < <(awk -F' = ' '/^\[\[/{orig = ($0 == "[[model]]")} orig && /^file = /{gsub(/"/,"",$2); f=$2} orig && /^sha256 = /{gsub(/"/,"",$2); print f "|" $2}' "$repo/models/manifest.toml")
 exit $status

@@ -4,6 +4,8 @@
 //! [`Engine`] owns every loaded model; it is `Send + Sync`, so a server shares one behind an
 //! `Arc` and the browser holds one per worker.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
@@ -11,13 +13,13 @@ use crate::antispoof::{CelebaPad, MiniFasNet, PadScore};
 use crate::attributes::{AgeGender, AgeGenderModel, EmotionModel, Emotions};
 use crate::detect::{Detection, DetectorConfig, FaceDetector};
 use crate::embed::{Embedding, FaceEmbedder};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::frame::FrameRef;
 use crate::imgproc::BBox;
 use crate::injection::FrameSignals;
 use crate::landmarks::{FaceLandmarks, FaceMesh, MeshRoi, Mouth, Pose};
 use crate::light::LightSample;
-use crate::models::{Manifest, ModelRole, ModelSource};
+use crate::models::{Manifest, ModelRole, ModelSource, Weights};
 use crate::quality::{self, Guidance, Quality, QualityConfig};
 
 /// Engine settings.
@@ -34,6 +36,14 @@ pub struct EngineConfig {
     /// Load the age/gender and emotion models (the server's selfie API needs them; the browser
     /// needs only emotion, for the smile challenge).
     pub age_gender: bool,
+    /// Which weight files to load: the browser build defaults to the compact ones (a smaller
+    /// download, same f32 arithmetic; parity bars in tests/integration/compact.rs), native
+    /// builds to the originals.
+    pub weights: Weights,
+    /// Load the emotion model with the engine. Only the smile challenge needs it, so the
+    /// browser build defaults to loading it on demand ([`Engine::add_model`]) when a session's
+    /// script has a smile; native builds load it up front.
+    pub emotion: bool,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +54,12 @@ impl Default for EngineConfig {
             pad_threshold: DEFAULT_PAD_THRESHOLD,
             celeba_pad: false,
             age_gender: true,
+            weights: if cfg!(target_family = "wasm") {
+                Weights::Compact
+            } else {
+                Weights::Full
+            },
+            emotion: !cfg!(target_family = "wasm"),
         }
     }
 }
@@ -58,8 +74,10 @@ impl EngineConfig {
             ModelRole::PadV2,
             ModelRole::PadV1se,
             ModelRole::Embedding,
-            ModelRole::Emotion,
         ];
+        if self.emotion {
+            roles.push(ModelRole::Emotion);
+        }
         if self.celeba_pad {
             roles.push(ModelRole::PadCeleba);
         }
@@ -277,7 +295,8 @@ pub struct Engine {
     pad: MiniFasNet,
     celeba: Option<CelebaPad>,
     embedder: FaceEmbedder,
-    emotion: EmotionModel,
+    /// Set at load, or later by [`Engine::add_model`] (shared engines are immutable otherwise).
+    emotion: OnceLock<EmotionModel>,
     age_gender: Option<AgeGenderModel>,
 }
 
@@ -285,7 +304,7 @@ impl Engine {
     /// Loads (and verifies) every model the configuration needs.
     pub fn load(source: &ModelSource, config: EngineConfig) -> Result<Self> {
         let manifest = Manifest::builtin()?;
-        let bytes = |role| source.bytes(manifest.entry(role)?);
+        let bytes = |role| source.bytes(&manifest.entry_for(role, config.weights)?);
         if config.celeba_pad {
             log::warn!(
                 "CelebA-Spoof second-opinion PAD model enabled: its weights were trained on data \
@@ -302,13 +321,69 @@ impl Engine {
                 None
             },
             embedder: FaceEmbedder::new(&bytes(ModelRole::Embedding)?)?,
-            emotion: EmotionModel::new(&bytes(ModelRole::Emotion)?)?,
+            emotion: if config.emotion {
+                OnceLock::from(EmotionModel::new(&bytes(ModelRole::Emotion)?)?)
+            } else {
+                OnceLock::new()
+            },
             age_gender: if config.age_gender {
                 Some(AgeGenderModel::new(&bytes(ModelRole::AgeGender)?)?)
             } else {
                 None
             },
             config,
+        })
+    }
+
+    /// Whether the emotion model (the smile challenge's) is loaded.
+    pub fn has_emotion(&self) -> bool {
+        self.emotion.get().is_some()
+    }
+
+    /// The manifest entry of the file an on-demand role loads from, with this engine's weights.
+    pub fn model_entry(&self, role: ModelRole) -> Result<crate::models::ModelEntry> {
+        Manifest::builtin()?.entry_for(role, self.config.weights)
+    }
+
+    /// Loads an on-demand model (today: the emotion model) from its verified bytes. Loading
+    /// one that is already loaded does nothing.
+    pub fn add_model(&self, role: ModelRole, bytes: &[u8]) -> Result<()> {
+        if role != ModelRole::Emotion {
+            return Err(Error::InvalidArgument {
+                field: "role",
+                message: format!("{role} is loaded with the engine, not on demand"),
+            });
+        }
+        if self.has_emotion() {
+            return Ok(());
+        }
+        crate::models::verify_sha256(&self.model_entry(role)?, bytes)?;
+        let model = EmotionModel::new(bytes)?;
+        // A concurrent add of the same verified file loses the race harmlessly.
+        let _ = self.emotion.set(model);
+        Ok(())
+    }
+
+    /// Checks that every model a challenge script needs is loaded: a smile needs the emotion
+    /// model. The error names the file to load with [`Engine::add_model`].
+    pub fn ready_for(&self, script: &[crate::challenge::ChallengeAction]) -> Result<()> {
+        if script.contains(&crate::challenge::ChallengeAction::Smile) {
+            self.emotion()?;
+        }
+        Ok(())
+    }
+
+    /// The emotion model, or the typed error naming the file to load with `add_model`.
+    fn emotion(&self) -> Result<&EmotionModel> {
+        if let Some(m) = self.emotion.get() {
+            return Ok(m);
+        }
+        let entry = self.model_entry(ModelRole::Emotion)?;
+        Err(Error::ModelMissing {
+            role: ModelRole::Emotion.to_string(),
+            file: entry.file,
+            dir: "<not loaded>".into(),
+            hint: "the smile challenge needs it: load it with Engine::add_model".into(),
         })
     }
 
@@ -428,7 +503,7 @@ impl Engine {
         let quality = quality::measure(frame, &detection);
         let clock = Instant::now();
         let emotions = if stages.emotion {
-            Some(self.emotion.classify(frame, &detection.bbox)?)
+            Some(self.emotion()?.classify(frame, &detection.bbox)?)
         } else {
             None
         };
@@ -499,7 +574,7 @@ impl Engine {
 
         let clock = Instant::now();
         let emotions = if stages.emotion {
-            Some(self.emotion.classify(frame, &det.bbox)?)
+            Some(self.emotion()?.classify(frame, &det.bbox)?)
         } else {
             None
         };

@@ -33,9 +33,8 @@ fn core_error(e: crate::Error) -> JsValue {
     // errors name the field at fault.
     let fields: &[(&str, &str)] = match &e {
         crate::Error::InvalidArgument { field, .. } => &[("field", field)],
-        crate::Error::ModelMissing { file, .. } | crate::Error::ModelLoad { file, .. } => {
-            &[("file", file)]
-        }
+        crate::Error::ModelMissing { file, role, .. } => &[("file", file), ("role", role)],
+        crate::Error::ModelLoad { file, .. } => &[("file", file)],
         crate::Error::ModelChecksum {
             file,
             expected,
@@ -93,6 +92,47 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    fn console_debug(line: &str);
+}
+
+/// Forwards the core's `log` records to `console.debug` (the engine build's per-model step
+/// times, for one: see README "Performance").
+struct ConsoleLog;
+
+impl log::Log for ConsoleLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            console_debug(&format!("[{}] {}", record.target(), record.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static CONSOLE_LOG: ConsoleLog = ConsoleLog;
+
+/// Sends the core's log records at `level` (`"off"`, `"error"`, `"warn"`, `"info"`, `"debug"`)
+/// and above to `console.debug`.
+#[wasm_bindgen(js_name = setLogLevel)]
+pub fn set_log_level(level: &str) -> Result<(), JsValue> {
+    let level: log::LevelFilter = level.parse().map_err(|_| {
+        invalid(&format!(
+            "log level {level:?}: off, error, warn, info or debug"
+        ))
+    })?;
+    // Only the first call installs the logger; later ones change the level.
+    let _ = log::set_logger(&CONSOLE_LOG);
+    log::set_max_level(level);
+    Ok(())
+}
+
 /// Build facts: core version and whether this binary uses wasm SIMD.
 #[derive(Serialize)]
 struct BuildInfo {
@@ -124,7 +164,7 @@ pub fn required_models(config: JsValue) -> Result<JsValue, JsValue> {
     let entries = config
         .roles()
         .into_iter()
-        .map(|role| manifest.entry(role).cloned())
+        .map(|role| manifest.entry_for(role, config.weights))
         .collect::<crate::Result<Vec<_>>>()
         .map_err(core_error)?;
     to_js(&entries)
@@ -192,6 +232,21 @@ impl Engine {
         })
     }
 
+    /// Loads an on-demand model (`"emotion"`) from its bytes, refusing bytes whose SHA-256
+    /// is not the manifest's.
+    #[wasm_bindgen(js_name = addModel)]
+    pub fn add_model(&self, role: JsValue, bytes: &[u8]) -> Result<(), JsValue> {
+        let role: crate::models::ModelRole =
+            serde_wasm_bindgen::from_value(role).map_err(|e| invalid(&format!("role: {e}")))?;
+        self.inner.add_model(role, bytes).map_err(core_error)
+    }
+
+    /// Whether the emotion model (the smile challenge's) is loaded.
+    #[wasm_bindgen(js_name = hasEmotion)]
+    pub fn has_emotion(&self) -> bool {
+        self.inner.has_emotion()
+    }
+
     /// Runs the pipeline on one frame (RGBA or RGB bytes) and returns the full record.
     /// `stages` is a partial [`Stages`] (default: anti-spoofing only).
     pub fn analyze(
@@ -257,6 +312,12 @@ impl LiveSession {
             _ => return Err(invalid("a session needs a script or a non-empty seed")),
         }
         .map_err(core_error)?;
+        // A script with a smile on an engine without the emotion model: a `model_missing`
+        // error naming the file, which the wrapper fetches and passes to `addModel`.
+        engine
+            .inner
+            .ready_for(session.script())
+            .map_err(core_error)?;
         Ok(LiveSession {
             engine: engine.inner.clone(),
             check: LiveCheck::new(session, o.live).map_err(core_error)?,

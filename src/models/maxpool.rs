@@ -92,8 +92,9 @@ impl TypedOp for MaxPool2x2 {
 }
 
 /// Replaces every plain 2×2/stride-2 NCHW f32 max pool of `model` by [`MaxPool2x2`]; other
-/// pools (padding, other windows, index outputs) stay tract's.
-pub(super) fn replace_2x2_pools(model: &mut TypedModel) -> TractResult<()> {
+/// pools (padding, other windows, index outputs) stay tract's. Returns how many it replaced.
+pub(super) fn replace_2x2_pools(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
         let Some(pool) = node.op_as::<MaxPool>() else {
@@ -124,9 +125,10 @@ pub(super) fn replace_2x2_pools(model: &mut TypedModel) -> TractResult<()> {
             let inputs = node.inputs.clone();
             TypedModelPatch::replace_single_op(model, model.node(id), &inputs, MaxPool2x2)?
                 .apply(model)?;
+            replaced += 1;
         }
     }
-    Ok(())
+    Ok(replaced)
 }
 
 #[cfg(test)]

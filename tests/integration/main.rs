@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod compact;
 mod evidence;
 mod light;
 mod reference;

@@ -14,19 +14,19 @@ use tract_onnx::prelude::*;
 use super::common::{engine, image, model_file, repo};
 
 #[derive(Deserialize)]
-struct Tensor_ {
-    name: String,
-    shape: Vec<usize>,
-    npy: String,
+pub struct Tensor_ {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub npy: String,
 }
 
 #[derive(Deserialize)]
-struct Case {
-    model: String,
-    file: String,
-    image: String,
-    input: Tensor_,
-    outputs: Vec<Tensor_>,
+pub struct Case {
+    pub model: String,
+    pub file: String,
+    pub image: String,
+    pub input: Tensor_,
+    pub outputs: Vec<Tensor_>,
     #[serde(default)]
     notes: serde_json::Value,
 }
@@ -35,12 +35,12 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/reference")
 }
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     let text = std::fs::read_to_string(fixtures().join("index.json")).expect("fixtures index");
     serde_json::from_str(&text).expect("fixtures index parses")
 }
 
-fn npy(name: &str) -> tract_ndarray::ArrayD<f32> {
+pub fn npy(name: &str) -> tract_ndarray::ArrayD<f32> {
     let f = std::fs::File::open(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     tract_ndarray::ArrayD::<f32>::read_npy(f).unwrap_or_else(|e| panic!("{name}: {e}"))
 }

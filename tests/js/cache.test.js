@@ -72,3 +72,38 @@ test('a model that is wrong at the source too is model_checksum', async () => {
   writeFileSync(join(dir, file), bad);
   await assert.rejects(Liveness.create({ transport: 'inline', models: { [file]: `file://${dir}/${file}` } }), code('model_checksum'));
 });
+
+// The emotion model is the smile challenge's alone: the engine loads without it, and a session
+// whose script has a smile fetches it (then caches it) before its first frame.
+test('the emotion model is fetched only for a script with a smile, then served from the cache', async () => {
+  const manifest = JSON.parse((await import('node:fs')).readFileSync(new URL('../../pkg/models/manifest.json', import.meta.url), 'utf8'));
+  const emotion = manifest.on_demand.find((m) => m.role === 'emotion');
+  assert.ok(emotion, 'the package lists the emotion model as on demand');
+  assert.ok(!manifest.models.some((m) => m.role === 'emotion'));
+  const cache = await globalThis.caches.open(`liveproof-models-${VERSION}`);
+  const url = [...cache.map.keys()].find((u) => u.endsWith('/models/detector_yunet_dynamic.f16.onnx')).replace(/[^/]+$/, emotion.file);
+  cache.map.delete(url);
+
+  const blink = await Liveness.create({ transport: 'inline', challenges: { script: ['BLINK'] } });
+  assert.ok(!blink.info.models.some((m) => m.role === 'emotion'));
+  assert.ok(!cache.map.has(url), 'no smile, no emotion model');
+  blink.close();
+
+  const smile = await Liveness.create({ transport: 'inline', challenges: { script: ['SMILE'] } });
+  assert.deepEqual(smile.script, ['SMILE']);
+  assert.ok(cache.map.has(url), 'fetched for the smile, then cached');
+  smile.close();
+
+  // A wrong file for it is refused by the core like any model.
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'liveproof-badmodel-'));
+  const bad = cache.map.get(url).slice();
+  bad[50] ^= 1;
+  writeFileSync(join(dir, emotion.file), bad);
+  await assert.rejects(
+    Liveness.create({ transport: 'inline', cacheModels: false, challenges: { script: ['SMILE'] }, models: { [emotion.file]: `file://${dir}/${emotion.file}` } }),
+    code('model_checksum'),
+  );
+});

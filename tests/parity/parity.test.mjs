@@ -1,7 +1,8 @@
 // Parity: the same frames through the native build (the `liveproof analyze` CLI) and through
 // the wasm builds (run here in Node) give the same per-frame scores. Both decode the same
 // JPEG/PNG bytes with the same Rust decoder, so the only difference left is floating-point
-// arithmetic in tract's kernels (x86-64 AVX2/FMA natively, wasm simd128 or scalar here).
+// arithmetic in tract's kernels (x86-64 AVX2/FMA natively, wasm simd128 or scalar here). Both
+// load the same weight files: the package's compact ones (its manifest.json says which).
 //
 //   node --test tests/parity/        (after `cargo test` built target/debug/liveproof and
 //                                     scripts/build-pkg.sh built pkg/)
@@ -42,7 +43,9 @@ before(() => {
     join(media, "live/fr_obama_32bit_rgba.png"),
     join(media, "live/fr_obama.jpg"),
   ];
-  const out = execFileSync(cli, ["analyze", ...files], {
+  const { engine } = JSON.parse(readFileSync(join(pkg, "models", "manifest.json"), "utf8"));
+  assert.equal(engine.weights, "compact", "the package ships the compact weights");
+  const out = execFileSync(cli, ["--weights", engine.weights, "analyze", ...files], {
     encoding: "utf8",
     env: { ...process.env, LIVEPROOF_MODELS: process.env.LIVEPROOF_MODELS ?? resolve(repo, "models") },
     maxBuffer: 256 << 20,
@@ -56,10 +59,11 @@ async function wasmRecords(flavour) {
   const glue = await import(pathToFileURL(join(pkg, "wasm", `liveproof_${flavour}.js`)).href + `?${flavour}`);
   glue.initSync({ module: readFileSync(join(pkg, "wasm", `liveproof_${flavour}_bg.wasm`)) });
   const manifest = JSON.parse(readFileSync(join(pkg, "models", "manifest.json"), "utf8"));
+  // The on-demand emotion model too: these frames compare its scores.
   const models = Object.fromEntries(
-    manifest.models.map((m) => [m.file, new Uint8Array(readFileSync(join(pkg, "models", m.file)))]),
+    [...manifest.models, ...manifest.on_demand].map((m) => [m.file, new Uint8Array(readFileSync(join(pkg, "models", m.file)))]),
   );
-  const engine = new glue.Engine(models, manifest.engine);
+  const engine = new glue.Engine(models, { ...manifest.engine, emotion: true });
   const stages = { pad: true, embedding: true, emotion: true, age_gender: false };
   return files.map((f) => {
     const img = glue.decodeImage(readFileSync(f));

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use liveproof::check::{check_media, CheckParams, MediaLimits};
-use liveproof::models::{Manifest, ModelSource};
+use liveproof::models::{Manifest, ModelSource, Weights};
 use liveproof::report::ApiVersion;
 use liveproof::{Engine, EngineConfig};
 
@@ -23,8 +23,18 @@ struct Cli {
     /// Also run the CelebA-Spoof-trained second-opinion PAD model (NON-COMMERCIAL weights).
     #[arg(long, global = true)]
     celeba_pad: bool,
+    /// Which weight files to load: the originals, or the compact ones the browser SDK loads
+    /// (derived by `liveproof models --write-compact`).
+    #[arg(long, global = true, value_enum, default_value_t = WeightsArg::Full)]
+    weights: WeightsArg,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WeightsArg {
+    Full,
+    Compact,
 }
 
 #[derive(Subcommand)]
@@ -56,7 +66,13 @@ enum Command {
         brief: bool,
     },
     /// Verify the model files against the manifest (sha256).
-    Models,
+    Models {
+        /// Also derive the compact browser weights (the manifest's `[[compact]]` entries)
+        /// from the originals into the models directory, each checked against its pinned
+        /// sha256.
+        #[arg(long)]
+        write_compact: bool,
+    },
 }
 
 /// Response document version.
@@ -144,11 +160,20 @@ fn run(cli: Cli) -> Result<()> {
         Some(dir) => ModelSource::Dir(dir.clone()),
         None => ModelSource::from_env(),
     };
-    if let Command::Models = cli.command {
-        return verify_models(&source);
+    if let Command::Models { write_compact } = cli.command {
+        verify_models(&source)?;
+        return if write_compact {
+            write_compact_models(&source)
+        } else {
+            Ok(())
+        };
     }
     let config = EngineConfig {
         celeba_pad: cli.celeba_pad,
+        weights: match cli.weights {
+            WeightsArg::Full => Weights::Full,
+            WeightsArg::Compact => Weights::Compact,
+        },
         ..EngineConfig::default()
     };
     let engine = Engine::load(&source, config)?;
@@ -171,7 +196,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Batch(args) => crate::batch::run(&engine, args),
         Command::Eval(args) => crate::eval::run(&engine, args),
         Command::Analyze { images, brief } => analyze(&engine, &images, brief),
-        Command::Models => unreachable!("handled above"),
+        Command::Models { .. } => unreachable!("handled above"),
     }
 }
 
@@ -221,6 +246,29 @@ fn analyze(engine: &Engine, images: &[PathBuf], brief: bool) -> Result<()> {
             Err(e) => serde_json::json!({ "file": path, "error": format!("{e:#}") }),
         };
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// Writes the compact browser weights next to the originals (scripts/build-pkg.sh ships them).
+fn write_compact_models(source: &ModelSource) -> Result<()> {
+    let ModelSource::Dir(dir) = source else {
+        anyhow::bail!("compact files are written into a models directory");
+    };
+    let manifest = Manifest::builtin()?;
+    for entry in manifest.compact_entries() {
+        let bytes = source.derive_compact(&manifest, entry)?;
+        let path = dir.join(&entry.file);
+        // Never write through a symlink into ../shared/models.
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "derived  {:<12} {} ({} bytes, {:?})",
+            entry.role.to_string(),
+            entry.file,
+            bytes.len(),
+            entry.spec.weights
+        );
     }
     Ok(())
 }
