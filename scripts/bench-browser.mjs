@@ -1,17 +1,22 @@
-// The browser benchmark: serves www/ and pkg/, starts headless Chromium (Debian's, driven by
-// playwright-core) with a fake camera playing a real clip, opens www/bench.html and prints
+// The browser benchmark: serves www/ and pkg/, opens www/bench.html in a browser and prints
 // its figures, the payload sizes (raw and gzip) and the ratios to onnxruntime-web.
-//   node scripts/bench-browser.mjs [--frames 45] [--reps 15] [--flavours simd,scalar] [--json out.json]
-//                                  [--clip file.y4m]
-// Needs: scripts/build-pkg.sh (pkg/), npm ci (playwright-core, onnxruntime-web), ffmpeg. Chromium
-// and the default clip come from the browser tests' harness (tests/browser/harness.mjs; set
-// LIVEPROOF_CHROMIUM for another Chromium binary).
+//   node scripts/bench-browser.mjs [--engine chromium|firefox|webkit] [--frames 45] [--reps 15]
+//                                  [--flavours simd,scalar] [--json out.json] [--clip file.y4m]
+// chromium (the default): headless Chromium (Debian's, driven by playwright-core) with a fake
+// camera playing a real clip (--clip: another Y4M). firefox / webkit: Firefox ESR or WebKitGTK
+// through WebDriver (tests/engines/drivers.mjs); their fake cameras show no face, so the page
+// cuts the same frames from the source clip (../shared/media/video_live/moun_blink_drowsy.mp4).
+// Needs: scripts/build-pkg.sh (pkg/), npm ci (playwright-core, selenium-webdriver,
+// onnxruntime-web), ffmpeg, and the engine (scripts/install-deps.sh). Chromium and the default
+// clip come from the browser tests' harness (tests/browser/harness.mjs; set LIVEPROOF_CHROMIUM
+// for another Chromium binary).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { clip, launch } from "../tests/browser/harness.mjs";
 import { startStaticServer } from "../tests/browser/static-server.mjs";
+import { runBenchPage } from "../tests/engines/bench-page.mjs";
+import { ENGINES } from "../tests/engines/drivers.mjs";
 
 const repo = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -21,8 +26,11 @@ const { values: args } = parseArgs({
     flavours: { type: "string", default: "simd,scalar" },
     json: { type: "string" },
     clip: { type: "string" },
+    engine: { type: "string", default: "chromium" },
   },
 });
+if (!["chromium", ...ENGINES].includes(args.engine)) throw new Error(`--engine ${args.engine}: expected chromium, ${ENGINES.join(" or ")}`);
+if (args.clip && args.engine !== "chromium") throw new Error("--clip is a Y4M for Chromium's fake camera; firefox and webkit cut their frames from the source clip");
 
 function payload() {
   const pkg = resolve(repo, "pkg");
@@ -42,6 +50,16 @@ function payload() {
   }
   const manifest = JSON.parse(readFileSync(join(pkg, "models", "manifest.json"), "utf8"));
   out.models = size(manifest.models.map((m) => join(pkg, "models", m.file)));
+  // Every file by itself, for the size table (on-demand models are not in the download).
+  out.files = [
+    ...js.map((f) => ({ file: f.slice(pkg.length + 1), part: "js", ...size([f]) })),
+    ...["simd", "scalar"].filter((fl) => out[`wasm_${fl}`]).flatMap((fl) => [
+      { file: `wasm/liveproof_${fl}_bg.wasm`, part: `wasm_${fl}`, ...size([join(pkg, "wasm", `liveproof_${fl}_bg.wasm`)]) },
+      { file: `wasm/liveproof_${fl}.js`, part: `wasm_${fl}`, ...size([join(pkg, "wasm", `liveproof_${fl}.js`)]) },
+    ]),
+    ...manifest.models.map((m) => ({ file: `models/${m.file}`, part: "models", weights: m.weights, ...size([join(pkg, "models", m.file)]) })),
+    ...(manifest.on_demand ?? []).map((m) => ({ file: `models/${m.file}`, part: "on demand", weights: m.weights, ...size([join(pkg, "models", m.file)]) })),
+  ];
   out.download = {
     raw: out.js.raw + (out.wasm_simd ?? out.wasm_scalar).raw + out.models.raw,
     gzip: out.js.gzip + (out.wasm_simd ?? out.wasm_scalar).gzip + out.models.gzip,
@@ -52,18 +70,17 @@ function payload() {
 const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const ms = (x) => `${x.toFixed(1)} ms`;
 
-const browser = await launch(args.clip ? resolve(args.clip) : clip("live_blink_moun"));
+const query = `frames=${args.frames}&reps=${args.reps}&flavours=${args.flavours}`;
 const server = await startStaticServer();
+
 try {
-  const page = await browser.newPage();
-  page.on("console", (m) => m.type() === "error" && console.error(`[page] ${m.text()}`));
-  await page.goto(`${server.url}/bench.html?frames=${args.frames}&reps=${args.reps}&flavours=${args.flavours}`);
-  await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 1000 });
-  const r = await page.evaluate(() => window.benchResult);
+  const { r, version } = await runBenchPage({ engine: args.engine, serverUrl: server.url, query, y4m: args.clip && resolve(args.clip) });
   if (r.error) throw new Error(r.error);
+  r.engine = args.engine;
+  r.browser = version;
   r.payload = payload();
-  r.chromium = browser.version();
-  console.log(`Chromium ${r.chromium}, ${r.hardwareConcurrency} cores reported, frames ${r.frame_size.join("x")}\n`);
+  if (args.engine === "chromium") r.chromium = version.replace(/^Chromium /, "");
+  console.log(`${version}, ${r.hardwareConcurrency} cores reported, frames ${r.frame_size.join("x")}${r.source === "camera" ? "" : ` (${r.source})`}\n`);
   console.log("| build | cold start → first result | whole frame median (p90) | detect / mesh / PAD medians | live session median (p90), frames/s |");
   console.log("|---|---|---|---|---|");
   for (const f of ["simd", "scalar"]) {
@@ -90,12 +107,28 @@ try {
     console.log(`median of per-rep ratios: ${peer.ratio_median_of_pairs.toFixed(2)}; live session per frame / onnxruntime-web frame: ${(r.simd.live.mean / o.frame_models_ms).toFixed(2)}`);
     if (r.scalar) console.log(`scalar / simd whole frame: ${(r.scalar.whole_frame.wall.median / r.simd.whole_frame.wall.median).toFixed(2)}`);
   }
+  const steps = r.simd?.build_steps ?? r.scalar?.build_steps;
+  if (steps) {
+    console.log("\nEngine build, per model (ms; the core's own log):");
+    console.log("| model | parse | typed | declutter | optimise | plan | total |");
+    console.log("|---|---|---|---|---|---|---|");
+    const sum = { parse: 0, typed: 0, declutter: 0, optimise: 0, plan: 0 };
+    for (const [model, t] of Object.entries(steps)) {
+      if (typeof t !== "object") continue;
+      const row = Object.keys(sum).map((k) => (sum[k] += t[k] ?? 0, (t[k] ?? 0).toFixed(1)));
+      console.log(`| ${model} | ${row.join(" | ")} | ${Object.keys(sum).reduce((a, k) => a + (t[k] ?? 0), 0).toFixed(1)} |`);
+    }
+    console.log(`| all | ${Object.values(sum).map((v) => v.toFixed(1)).join(" | ")} | ${Object.values(sum).reduce((a, b) => a + b, 0).toFixed(1)} |`);
+  }
   const p = r.payload;
+  console.log("\n| file | part | raw | gzip -9 |");
+  console.log("|---|---|---|---|");
+  const kb = (b) => `${(b / 1e3).toFixed(1)} kB`;
+  for (const f of p.files) console.log(`| ${f.file}${f.weights ? ` (${f.weights})` : ""} | ${f.part} | ${kb(f.raw)} | ${kb(f.gzip)} |`);
   console.log(`\npayload: js ${mb(p.js.raw)} (${mb(p.js.gzip)} gzip), ` +
     Object.keys(p).filter((k) => k.startsWith("wasm_")).map((k) => `${k} ${mb(p[k].raw)} (${mb(p[k].gzip)} gzip)`).join(", ") +
     `, models ${mb(p.models.raw)} (${mb(p.models.gzip)} gzip); one download ${mb(p.download.raw)} (${mb(p.download.gzip)} gzip)`);
   if (args.json) writeFileSync(args.json, JSON.stringify(r, null, 2));
 } finally {
-  await browser.close();
   await server.close();
 }

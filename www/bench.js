@@ -7,6 +7,10 @@ const FRAMES = Number(q.get('frames') ?? 45);
 const REPS = Number(q.get('reps') ?? 15);
 const FLAVOURS = (q.get('flavours') ?? 'simd,scalar').split(',');
 const ORT = q.get('ort') !== '0';
+// Firefox and WebKit have no fake camera with a face: there the frames come from a clip
+// (`clip`, a URL), cut as ../shared/media/make_y4m.sh cuts Chromium's camera clip.
+const CLIP = q.get('clip');
+const CLIP_START = Number(q.get('clipStart') ?? 1.5);
 const status = (t) => (document.getElementById('status').textContent = t);
 const row = (k, v) => document.getElementById('results').tBodies[0].insertAdjacentHTML('beforeend', `<tr><td>${k}</td><td>${v}</td></tr>`);
 const pause = () => new Promise((r) => setTimeout(r, 0));
@@ -38,6 +42,30 @@ async function captureFrames(n) {
   return frames;
 }
 
+/**
+ * RGBA frames of a clip at 15 fps from `startS`, scaled to 480 rows and centre-cropped to
+ * 640x480 (make_y4m.sh's `scale=-2:480,crop=640:480,fps=15`), by seeking: the same frames in
+ * every engine, whatever its playback pace.
+ */
+async function clipFrames(src, n, startS) {
+  const video = Object.assign(document.createElement('video'), { src, muted: true, playsInline: true, preload: 'auto' });
+  await new Promise((ok, fail) => {
+    video.addEventListener('loadeddata', ok, { once: true });
+    video.addEventListener('error', () => fail(new Error(`${src}: ${video.error?.message ?? 'cannot play'}`)), { once: true });
+  });
+  const canvas = new OffscreenCanvas(640, 480);
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const w = (video.videoWidth * 480) / video.videoHeight;
+  const frames = [];
+  for (let i = 0; i < n; i++) {
+    video.currentTime = startS + i / 15;
+    await new Promise((ok) => video.addEventListener('seeked', ok, { once: true }));
+    g.drawImage(video, (640 - w) / 2, 0, w, 480);
+    frames.push(g.getImageData(0, 0, 640, 480));
+  }
+  return frames;
+}
+
 async function fetchBytes(url) {
   const res = await fetch(url, { cache: 'no-store' });
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
@@ -47,19 +75,41 @@ async function fetchBytes(url) {
 async function benchFlavour(flavour, frames) {
   const out = { flavour };
   const t0 = performance.now();
+  // As the SDK does: the model files the package lists download while the wasm compiles.
+  const config = { age_gender: false };
+  const early = fetchBytes('/pkg/models/manifest.json').then((b) => {
+    const listed = JSON.parse(new TextDecoder().decode(b)).models;
+    return Object.fromEntries(listed.map((m) => [m.file, fetchBytes(`/pkg/models/${m.file}`)]));
+  });
+  early.catch(() => {});
   // Each flavour gets its own copy of the glue module (the query makes it a separate module).
   const glue = await import(`/pkg/wasm/liveproof_${flavour}.js?bench`);
   await glue.default({ module_or_path: `/pkg/wasm/liveproof_${flavour}_bg.wasm?${Date.now()}` });
   const t1 = performance.now();
-  const config = { age_gender: false };
   const models = {};
-  await Promise.all(glue.requiredModels(config).map(async (e) => (models[e.file] = await fetchBytes(`/pkg/models/${e.file}`))));
+  const started = await early;
+  await Promise.all(glue.requiredModels(config).map(async (e) => (models[e.file] = await (started[e.file] ?? fetchBytes(`/pkg/models/${e.file}`)))));
   const t2 = performance.now();
-  const engine = new glue.Engine(models, config);
+  // The core logs each model's build steps (parse, typing, declutter, optimisation, plan).
+  const buildLog = [];
+  const debug = console.debug;
+  console.debug = (line) => buildLog.push(String(line));
+  glue.setLogLevel('debug');
+  const t2b = performance.now();
+  let engine;
+  try {
+    engine = new glue.Engine(models, config);
+  } finally {
+    glue.setLogLevel('off');
+    console.debug = debug;
+  }
   const t3 = performance.now();
+  out.build_steps = parseBuildLog(buildLog);
+  out.build_steps.log_overhead_ms = t2b - t2;
   const f0 = frames[0];
   engine.analyze(f0.data, f0.width, f0.height, 0, { pad: true });
   const t4 = performance.now();
+  // models_ms: the wait for the models after the wasm is ready (they download meanwhile).
   out.cold = { wasm_ms: t1 - t0, models_ms: t2 - t1, engine_ms: t3 - t2, first_frame_ms: t4 - t3, total_ms: t4 - t0 };
   status(`${flavour}: whole frames…`);
   await pause();
@@ -98,6 +148,19 @@ async function benchFlavour(flavour, frames) {
   return out;
 }
 
+/** `{model: {parse, typed, declutter, optimise, plan}}` in ms from the core's build log. */
+function parseBuildLog(lines) {
+  const steps = {};
+  for (const line of lines) {
+    const m = line.match(/^\[liveproof::models\] (\w+): (.*)$/);
+    if (!m) continue;
+    for (const [, name, v] of m[2].matchAll(/(parse|typed|decluttered|optimised|planned) ([\d.]+) ms/g)) {
+      (steps[m[1]] ??= {})[{ decluttered: 'declutter', optimised: 'optimise', planned: 'plan' }[name] ?? name] = Number(v);
+    }
+  }
+  return steps;
+}
+
 function parseNpy(buf) {
   const view = new DataView(buf.buffer, buf.byteOffset);
   const headerLen = view.getUint16(8, true);
@@ -113,11 +176,15 @@ async function loadOrt() {
   const ort = await import('/ort/ort.wasm.min.mjs');
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmPaths = '/ort/';
+  // The package's own files (the compact weights the SDK loads): onnxruntime-web folds their
+  // widening nodes into constants when it creates a session, as tract does.
+  const { models: shipped } = JSON.parse(new TextDecoder().decode(await fetchBytes('/pkg/models/manifest.json')));
+  const file = (role) => shipped.find((m) => m.role === role).file;
   const cases = [
-    ['detector', 'detector_yunet_dynamic.onnx', 'detector_yunet_dynamic__frame_zub_real_smile_wave_t1.0.input.npy'],
-    ['landmarks', 'landmarks_facemesh478_attention_f16w.onnx', 'landmarks_facemesh478_attention_f16w__frame_moun_blink_drowsy_t1.0.input.npy'],
-    ['pad_v2', 'minifasnet_v2_s2.7.onnx', 'minifasnet_v2_s2.7__sfas_image_T1_real.input.npy'],
-    ['pad_v1se', 'minifasnet_v1se_s4.0.onnx', 'minifasnet_v1se_s4.0__sfas_image_T1_real.input.npy'],
+    ['detector', file('detector'), 'detector_yunet_dynamic__frame_zub_real_smile_wave_t1.0.input.npy'],
+    ['landmarks', file('landmarks'), 'landmarks_facemesh478_attention_f16w__frame_moun_blink_drowsy_t1.0.input.npy'],
+    ['pad_v2', file('pad_v2'), 'minifasnet_v2_s2.7__sfas_image_T1_real.input.npy'],
+    ['pad_v1se', file('pad_v1se'), 'minifasnet_v1se_s4.0__sfas_image_T1_real.input.npy'],
   ];
   const models = [];
   for (const [name, model, input] of cases) {
@@ -185,8 +252,9 @@ async function pairedOrt(engine, frames) {
 
 async function main() {
   const result = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, frames: FRAMES, reps: REPS };
-  status('Capturing frames from the camera…');
-  const frames = await captureFrames(FRAMES);
+  status(CLIP ? `Cutting frames from ${CLIP}…` : 'Capturing frames from the camera…');
+  const frames = CLIP ? await clipFrames(CLIP, FRAMES, CLIP_START) : await captureFrames(FRAMES);
+  result.source = CLIP ? `${CLIP} from ${CLIP_START} s` : 'camera';
   result.frame_size = [frames[0].width, frames[0].height];
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
   result.simd_supported = simd;
