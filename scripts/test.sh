@@ -11,7 +11,9 @@
 #      element and kiosk pages, the flows with liveproof-server; LIVEPROOF_CHROMIUM names another
 #      Chromium binary); screenshots land in target/browser-tests/;
 #   4. Firefox ESR and WebKitGTK through WebDriver (tests/engines/: the SDK on real clips played
-#      in a <video>: a live clip reaches REAL, a replay does not, the signed evidence verifies);
+#      in a <video>: a live clip reaches REAL, a replay does not, the signed evidence verifies),
+#      and the benchmark page's short run in all three engines (every figure present; the
+#      measuring is scripts/bench-browser.mjs's, outside CI);
 #   5. fuzzing (fuzz/): the corpus replay on stable runs with the Rust tests (fmt and clippy of
 #      the fuzz crate with the others); at the end every fuzz target runs briefly under
 #      libFuzzer on its committed corpus (scripts/fuzz.sh; needs install-deps.sh --fuzz).
@@ -53,7 +55,7 @@ LIVEPROOF_ALL_FLAVOURS=1 LIVEPROOF_SERVER_BIN=target/debug/liveproof-server node
 npx tsc -p tests/js/tsconfig.json
 step "browser tests (headless Chromium, fake camera)"
 node --test --test-concurrency=1 tests/browser/
-step "engine tests (Firefox ESR and WebKitGTK via WebDriver, clips in a <video>)"
+step "engine tests (Firefox ESR and WebKitGTK via WebDriver, clips in a <video>; bench.html in all three)"
 node --test --test-concurrency=1 tests/engines/
 step "fuzzing: each target briefly on its committed corpus (libFuzzer, AddressSanitizer)"
 scripts/fuzz.sh "${LIVEPROOF_CI_FUZZ_SECONDS:-15}"
