@@ -343,16 +343,20 @@ impl OnnxGraph {
     }
 }
 
-/// tract's declutter passes without `ChangeAxes`. That pass moves transpositions and axis
-/// changes through the graph, and on these models it is 60-75 % of the declutter time (face
-/// mesh 113 → 40 ms natively, all five browser models 203 → 71 ms) for no measured gain: frame
-/// times with and without it agree within noise (mesh 6.2 / 6.0 ms, MobileFaceNet 9.0 / 8.7 ms),
-/// and the outputs stay within the onnxruntime bars of tests/integration/reference.rs.
+/// tract's declutter, cut to the two passes these convolutional models need: constant
+/// propagation and each op's own simplification. The others reorganise axes, slices, splits,
+/// masks and symbolic shapes (for transformer graphs) and cost time for nothing here: measured
+/// natively on every model of the manifest, outputs bit-identical and frame times equal within
+/// noise (face mesh 4.86 / 4.85 ms, MobileFaceNet 8.60 / 8.54 ms), while the face mesh's
+/// declutter fell from 113 ms to 22 ms (`ChangeAxes` alone was 73 ms of it). The onnxruntime
+/// bars of tests/integration/reference.rs hold.
 fn declutter_optimizer() -> tract_onnx::tract_core::optim::Optimizer {
+    // By Debug name: `PropConst(..)`, and the op pass prints its name, `declutter`.
     let mut optimizer = tract_onnx::tract_core::optim::Optimizer::declutter();
-    optimizer
-        .passes
-        .retain(|pass| !format!("{pass:?}").starts_with("ChangeAxes"));
+    optimizer.passes.retain(|pass| {
+        let name = format!("{pass:?}");
+        name.starts_with("PropConst") || name == "declutter"
+    });
     optimizer
 }
 
@@ -405,12 +409,10 @@ mod tests {
     }
 
     #[test]
-    fn the_declutter_optimizer_drops_exactly_change_axes() {
-        // Found by its Debug name: a tract upgrade that renames the pass fails here instead
-        // of quietly bringing the slow pass back.
-        let ours = declutter_optimizer();
-        let tracts = tract_onnx::tract_core::optim::Optimizer::declutter();
-        assert_eq!(ours.passes.len() + 1, tracts.passes.len());
+    fn the_declutter_optimizer_keeps_its_two_passes() {
+        // Found by their Debug names: a tract upgrade that renames them fails here instead of
+        // quietly running no declutter at all.
+        assert_eq!(declutter_optimizer().passes.len(), 2);
     }
 
     #[test]
