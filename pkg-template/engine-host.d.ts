@@ -24,8 +24,11 @@ export interface InitArgs {
 
 export declare class EngineHost {
   init(args: InitArgs): Promise<{ flavour: 'simd' | 'scalar'; core: string; simd: boolean; models: Array<{ role: string; file: string; bytes: number; source: 'bytes' | 'cache' | 'network' }> }>;
-  /** `sessionOptions`: the core's LiveSession options `{challenge, script?, seed?, live}`. */
-  startSession(args: { sessionOptions: Record<string, unknown> }): { script: string[] };
+  /**
+   * `sessionOptions`: the core's LiveSession options `{challenge, script?, seed?, live}`. Loads
+   * an on-demand model first when the script needs one (SMILE: the emotion model).
+   */
+  startSession(args: { sessionOptions: Record<string, unknown> }): Promise<{ script: string[] }>;
   frame(args: { image?: unknown; pixels?: Uint8Array | Uint8ClampedArray; width?: number; height?: number; t: number; maxSide?: number; landmarks?: boolean }): { record: FrameSummary; events: CoreEvent[]; landmarks?: Float32Array; done: boolean };
   finish(): { events: CoreEvent[] };
   outcome(): unknown;

@@ -187,3 +187,56 @@ fn a_compact_engine_makes_the_same_calls() {
         assert!((a - b).abs() <= 1e-3, "{file}: {a} vs {b}");
     }
 }
+
+/// The emotion model on demand (the browser's default): an engine without it says which file a
+/// smile needs, takes exactly that file's bytes, and then serves a smile.
+#[test]
+fn an_engine_without_emotion_names_the_file_a_smile_needs() {
+    use liveproof::challenge::ChallengeAction;
+    let source = ModelSource::from_env();
+    let config = EngineConfig {
+        emotion: false,
+        age_gender: false,
+        ..EngineConfig::default()
+    };
+    assert!(!config.roles().contains(&ModelRole::Emotion));
+    let lean = Engine::load(&source, config).unwrap();
+    assert!(!lean.has_emotion());
+    lean.ready_for(&[ChallengeAction::Blink]).unwrap();
+    let err = lean
+        .ready_for(&[ChallengeAction::Blink, ChallengeAction::Smile])
+        .unwrap_err();
+    assert_eq!(err.code(), "model_missing");
+    assert!(
+        err.to_string().contains("attr_emotion_oarriaga.onnx"),
+        "{err}"
+    );
+    // A frame asking for emotions fails the same way instead of silently skipping them.
+    let frame = image("live/fr_obama.jpg");
+    let err = lean.analyze(&frame.as_ref(), 0.0, Stages::ALL).unwrap_err();
+    assert_eq!(err.code(), "model_missing");
+
+    // Only the manifest's bytes for that role are taken, and only for an on-demand role.
+    let entry = lean.model_entry(ModelRole::Emotion).unwrap();
+    let bytes = source.bytes(&entry).unwrap();
+    let mut wrong = bytes.clone();
+    wrong[100] ^= 1;
+    assert_eq!(
+        lean.add_model(ModelRole::Emotion, &wrong)
+            .unwrap_err()
+            .code(),
+        "model_checksum"
+    );
+    assert_eq!(
+        lean.add_model(ModelRole::Detector, &bytes)
+            .unwrap_err()
+            .code(),
+        "invalid_argument"
+    );
+    assert!(!lean.has_emotion());
+    lean.add_model(ModelRole::Emotion, &bytes).unwrap();
+    lean.ready_for(&[ChallengeAction::Smile]).unwrap();
+    let rec = lean.analyze(&frame.as_ref(), 0.0, Stages::ALL).unwrap();
+    let full = engine().analyze(&frame.as_ref(), 0.0, Stages::ALL).unwrap();
+    assert_eq!(rec.face.unwrap().emotions, full.face.unwrap().emotions);
+}
