@@ -21,8 +21,13 @@ out=pkg
 
 scripts/setup-models.sh >/dev/null
 # The compact weight files the browser loads, derived from the originals (deterministic, pinned
-# by sha256 in the manifest); the debug CLI is what `cargo test` already built.
-cargo run --locked --quiet --bin liveproof -- models --write-compact >/dev/null
+# by sha256 in the manifest), by $LIVEPROOF_CLI if set (demo.sh: the release CLI), else by the
+# debug CLI (what `cargo test` already built in scripts/test.sh).
+if [ -n "${LIVEPROOF_CLI:-}" ]; then
+  "$LIVEPROOF_CLI" models --write-compact >/dev/null
+else
+  cargo run --locked --quiet --bin liveproof -- models --write-compact >/dev/null
+fi
 
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then

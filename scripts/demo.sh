@@ -8,11 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 media=${LIVEPROOF_MEDIA:-../shared/media}
 scripts/setup-models.sh >/dev/null
-echo "== building the browser SDK (pkg/)"
-scripts/build-pkg.sh
 echo "== building the CLI and the server"
 cargo build --release --locked --workspace --bins
 lp=target/release/liveproof
+echo "== building the browser SDK (pkg/)"
+# The release CLI derives the compact model files (no second, debug build of the CLI).
+LIVEPROOF_CLI=$lp scripts/build-pkg.sh
 echo "== liveproof check --image $media/live/fr_obama.jpg"
 $lp check --image "$media/live/fr_obama.jpg"
 echo "== liveproof check --image (selfie frame) --video (the same person's clip) --format v1"

@@ -11,17 +11,22 @@ set -euo pipefail
 fuzz=0
 [ "${1:-}" = "--fuzz" ] && fuzz=1
 pkgs=(pkg-config clang libclang-dev ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-      libswresample-dev libavfilter-dev libavdevice-dev redis-server chromium
-      firefox-esr webkit2gtk-driver xvfb
-      # Recommends that --no-install-recommends drops: xvfb-run needs xauth; WebKit plays the
-      # tests' H.264 clips through GStreamer's libav and bad plugins, with GL.
-      xauth gstreamer1.0-libav gstreamer1.0-plugins-bad gstreamer1.0-gl libgl1-mesa-dri)
+      libswresample-dev libavfilter-dev libavdevice-dev redis-server chromium)
+# The other two engines with their recommends, as they were measured here: xvfb-run needs
+# xauth, WebKit plays the tests' H.264 clips through GStreamer's libav, bad, GL and X plugins.
+browsers=(firefox-esr webkit2gtk-driver xvfb xauth gstreamer1.0-libav gstreamer1.0-plugins-bad
+          gstreamer1.0-gl gstreamer1.0-x libgl1-mesa-dri)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
+missing_browsers=()
+for p in "${browsers[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing_browsers+=("$p"); done
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_browsers[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] ||
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ ${#missing_browsers[@]} -eq 0 ] ||
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing_browsers[@]}"
 fi
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
