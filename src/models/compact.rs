@@ -60,7 +60,9 @@ pub fn compact(onnx: &[u8], spec: &CompactSpec) -> Result<Vec<u8>> {
         .graph
         .as_mut()
         .ok_or_else(|| bad("the model has no graph"))?;
-    widen_f16_initializers(graph)?;
+    // Weights already stored as float16 (the `*_f16w` files) are widened first, so every
+    // weight is seen once, as f32.
+    widen(graph)?;
     let axes = channel_axes(graph);
     let keep_f16: HashSet<&str> = spec.f16_tensors.iter().map(String::as_str).collect();
     for name in &spec.f16_tensors {
@@ -244,49 +246,6 @@ fn f32_tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
         DataType::Float,
         values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     )
-}
-
-/// Turns `Cast(to=FLOAT)` of a float16 initializer (how the `*_f16w` files store weights) into
-/// an f32 initializer named after the cast's output, so every weight is seen once, as f32.
-fn widen_f16_initializers(graph: &mut GraphProto) -> Result<()> {
-    let f16_inits: HashMap<String, usize> = graph
-        .initializer
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.data_type == DataType::Float16 as i32)
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
-    let mut widened = Vec::new();
-    let mut drop_inits = HashSet::new();
-    graph.node.retain(|n| {
-        let cast_to_float = n.op_type == "Cast"
-            && n.input.len() == 1
-            && n.attribute
-                .iter()
-                .any(|a| a.name == "to" && a.i == DataType::Float as i64);
-        match f16_inits.get(n.input.first().map(String::as_str).unwrap_or("")) {
-            Some(&i) if cast_to_float => {
-                widened.push((i, n.output[0].clone()));
-                drop_inits.insert(i);
-                false
-            }
-            _ => true,
-        }
-    });
-    let mut added = Vec::new();
-    for (i, name) in widened {
-        let t = &graph.initializer[i];
-        added.push(f32_tensor(&name, &t.dims, &f32_values(t)?));
-    }
-    let mut kept: Vec<TensorProto> = std::mem::take(&mut graph.initializer)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !drop_inits.contains(i))
-        .map(|(_, t)| t)
-        .collect();
-    kept.extend(added);
-    graph.initializer = kept;
-    Ok(())
 }
 
 /// The output-channel axis of each weight: Conv's kernel is [out, in, kh, kw]; MatMul's B is
