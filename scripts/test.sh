@@ -20,7 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-models.sh >/dev/null
-step() { echo "== $* ($(date +%T))"; }
+# Each step names the time and the disk left, so a CI log shows where time and space went.
+step() { echo "== $* ($(date +%T), $(df -h --output=avail . | tail -n1 | tr -d ' ') free)"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
